@@ -1,0 +1,1 @@
+"""Socrate: multi-tenant document memory (upload -> Celery -> memvid -> search)."""

@@ -1,0 +1,47 @@
+"""API keys: shown once, stored as a SHA-256 hash behind an indexed lookup prefix."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from socrate.errors import Unauthorized
+from socrate.models import ApiKey, utcnow
+
+PREFIX_LEN = 12
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue(session: Session, tenant_id: str, name: str = "default") -> tuple[ApiKey, str]:
+    """Create a key; the plaintext is returned here and never again."""
+    prefix = secrets.token_hex(PREFIX_LEN // 2)
+    plaintext = f"sk_{prefix}_{secrets.token_urlsafe(32)}"
+    row = ApiKey(tenant_id=tenant_id, prefix=prefix, key_hash=_hash(plaintext), name=name)
+    session.add(row)
+    session.flush()
+    return row, plaintext
+
+
+def authenticate(session: Session, presented: str) -> str:
+    """The tenant id for a valid, unrevoked key, else Unauthorized (one indexed read)."""
+    parts = presented.split("_")
+    if len(parts) < 3 or parts[0] != "sk" or len(parts[1]) != PREFIX_LEN:
+        raise Unauthorized("Invalid API key")
+    row = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _hash(presented)):
+        raise Unauthorized("Invalid API key")
+    now = utcnow()
+    last = row.last_used_at
+    if last is None or now - last.replace(tzinfo=now.tzinfo) > LAST_USED_RESOLUTION:
+        row.last_used_at = now  # throttled so the polling hot path rarely writes
+        session.commit()
+    return row.tenant_id

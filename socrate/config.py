@@ -1,0 +1,70 @@
+"""One Settings object built from environment variables, with defaults for the embedded run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+MB = 1024 * 1024
+
+
+def _normalise_database_url(url: str) -> str:
+    """Accept Railway/Heroku style ``postgres://`` URLs, which SQLAlchemy 2 rejects."""
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg2://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg2://" + url[len("postgresql://") :]
+    return url
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; see README "Configuration" for every variable."""
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str = ""
+    storage_dir: Path = Path("data/storage")
+    secret_key: str = "dev-insecure-change-me"
+    max_upload_bytes: int = 50 * MB
+    default_max_documents: int = 500
+    default_max_bytes: int = 2048 * MB
+    chunk_tokens: int = 1200
+    chunk_overlap: int = 200
+    task_time_limit: int = 3600
+    task_soft_time_limit: int = 3300
+    worker_max_tasks_per_child: int = 200
+    cleanup_interval_seconds: int = 3600
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read settings from ``env`` (default ``os.environ``); the only place env is read."""
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("SOCRATE_DATA_DIR", "data")).resolve()
+        default_db = f"sqlite:///{data_dir / 'socrate.db'}"
+        return cls(
+            data_dir=data_dir,
+            database_url=_normalise_database_url(env.get("DATABASE_URL") or default_db),
+            redis_url=env.get("REDIS_URL", ""),
+            storage_dir=Path(env.get("STORAGE_DIR") or data_dir / "storage").resolve(),
+            secret_key=env.get("SECRET_KEY", cls.secret_key),
+            max_upload_bytes=_int(env, "MAX_UPLOAD_MB", 50) * MB,
+            default_max_documents=_int(env, "TENANT_MAX_DOCUMENTS", 500),
+            default_max_bytes=_int(env, "TENANT_MAX_MB", 2048) * MB,
+            chunk_tokens=_int(env, "CHUNK_TOKENS", 1200),
+            chunk_overlap=_int(env, "CHUNK_OVERLAP", 200),
+            task_time_limit=_int(env, "TASK_TIME_LIMIT", 3600),
+            task_soft_time_limit=_int(env, "TASK_SOFT_TIME_LIMIT", 3300),
+            worker_max_tasks_per_child=_int(env, "WORKER_MAX_TASKS_PER_CHILD", 200),
+            cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 3600),
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests build their own settings this way)."""
+        return replace(self, **changes)

@@ -1,0 +1,30 @@
+"""What every adapter needs at run time, built once per process from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from socrate.config import Settings
+from socrate.db import make_engine, make_session_factory
+from socrate.storage import LocalStorage
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    storage: LocalStorage
+
+
+def build(settings: Settings) -> Context:
+    engine = make_engine(settings.database_url)
+    return Context(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        storage=LocalStorage(settings.storage_dir),
+    )

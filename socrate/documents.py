@@ -1,0 +1,213 @@
+"""The document service: create (validate, store, queue), status, details, list, delete."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePath
+from typing import Any, BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from socrate import filetypes
+from socrate.config import Settings
+from socrate.errors import BadRequest, QuotaExceeded, ServiceUnavailable
+from socrate.models import DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, utcnow
+from socrate.queue import DOCUMENTS_QUEUE, PROCESS_DOCUMENT, TaskQueue
+from socrate.storage import LocalStorage
+from socrate.tenancy import get_owned, select_owned
+
+log = logging.getLogger(__name__)
+MAX_LIST_LIMIT = 200
+QUEUED_MESSAGE = "Document uploaded and queued for processing"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An incoming file as any adapter (web form, API, Telegram) hands it over."""
+
+    filename: str
+    stream: BinaryIO
+    title: str | None = None
+
+
+def _check_count_quota(session: Session, tenant: Tenant) -> None:
+    used = session.scalar(select(func.count()).select_from(select_owned(Document, tenant.id).subquery()))
+    if (used or 0) >= tenant.max_documents:
+        raise QuotaExceeded(f"Document quota reached ({tenant.max_documents} documents)")
+
+
+def _check_bytes_quota(session: Session, tenant: Tenant, incoming: int) -> None:
+    stmt = select(func.coalesce(func.sum(Document.size_bytes), 0)).where(Document.tenant_id == tenant.id)
+    used = session.scalar(stmt) or 0
+    if used + incoming > tenant.max_bytes:
+        raise QuotaExceeded(f"Storage quota exceeded ({tenant.max_bytes // (1024 * 1024)} MB per tenant)")
+
+
+def create(
+    session: Session,
+    tenant_id: str,
+    upload: Upload,
+    *,
+    source: str,
+    storage: LocalStorage,
+    queue: TaskQueue,
+    settings: Settings,
+) -> Document:
+    """Validate, store, commit the row, then queue; on any failure nothing is left behind."""
+    if source not in DOCUMENT_SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    filename = PurePath(upload.filename or "").name.strip()
+    if not filename:
+        raise BadRequest("No file was uploaded (multipart field 'file')")
+    kind = filetypes.kind_from_name(filename)
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise BadRequest("Unknown tenant")
+    _check_count_quota(session, tenant)
+
+    stored = storage.save_stream(tenant_id, upload.stream, settings.max_upload_bytes)
+    doc_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
+    final_key = f"{storage.document_prefix(tenant_id, doc_id)}/original.{kind}"
+    try:
+        filetypes.confirm_kind(kind, stored.head, storage.path(stored.temp_key))
+        session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+        _check_count_quota(session, tenant)
+        _check_bytes_quota(session, tenant, stored.size)
+        now = utcnow()
+        doc = Document(
+            id=doc_id,
+            tenant_id=tenant_id,
+            title=(upload.title or "").strip()[:500] or filename,
+            filename=filename[:500],
+            source=source,
+            content_type=filetypes.CONTENT_TYPES[kind],
+            file_kind=kind,
+            size_bytes=stored.size,
+            sha256=stored.sha256,
+            storage_key=final_key,
+            status="queued",
+            message="Waiting for a worker",
+            task_id=task_id,
+            task_state="PENDING",
+            queued_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        storage.move(stored.temp_key, final_key)
+        session.add(doc)
+        session.commit()
+    except BaseException as exc:
+        session.rollback()
+        storage.delete(stored.temp_key)
+        storage.delete(storage.document_prefix(tenant_id, doc_id))
+        if isinstance(exc, SQLAlchemyError):
+            raise ServiceUnavailable("The database is unavailable; please retry shortly") from exc
+        raise
+
+    try:
+        queue.dispatch(PROCESS_DOCUMENT, [doc_id, tenant_id], DOCUMENTS_QUEUE, task_id)
+    except ServiceUnavailable:
+        _remove(session, doc, storage)
+        raise
+    log.info("document queued tenant_id=%s document_id=%s task_id=%s", tenant_id, doc_id, task_id)
+    return doc
+
+
+def get(session: Session, tenant_id: str, document_id: str) -> Document:
+    """The tenant's document or NotFound."""
+    return get_owned(session, Document, document_id, tenant_id)
+
+
+def list_documents(
+    session: Session, tenant_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Document], int]:
+    """The tenant's documents, newest first, with the total for pagination."""
+    if status is not None and status not in DOCUMENT_STATUSES:
+        raise BadRequest(f"status must be one of: {', '.join(DOCUMENT_STATUSES)}")
+    if not 1 <= limit <= MAX_LIST_LIMIT or offset < 0:
+        raise BadRequest(f"limit must be 1-{MAX_LIST_LIMIT} and offset >= 0")
+    stmt = select_owned(Document, tenant_id)
+    if status is not None:
+        stmt = stmt.where(Document.status == status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Document.created_at.desc(), Document.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def delete(
+    session: Session, tenant_id: str, document_id: str, *, storage: LocalStorage, queue: TaskQueue
+) -> None:
+    """Remove the row and every stored file, revoking a task that is still queued or running."""
+    doc = get_owned(session, Document, document_id, tenant_id)
+    if doc.status in ("queued", "processing") and doc.task_id:
+        queue.revoke(doc.task_id, terminate=doc.status == "processing")
+    _remove(session, doc, storage)
+    log.info("document deleted tenant_id=%s document_id=%s", tenant_id, document_id)
+
+
+def _remove(session: Session, doc: Document, storage: LocalStorage) -> None:
+    session.delete(doc)
+    session.commit()
+    storage.delete(storage.document_prefix(doc.tenant_id, doc.id))
+
+
+def status_view(doc: Document) -> dict[str, Any]:
+    """The lightweight body clients poll every 2 s."""
+    return {
+        "document_id": doc.id,
+        "status": doc.status,
+        "progress": doc.progress,
+        "task_state": doc.task_state,
+        "message": doc.error_message if doc.status == "failed" else doc.message,
+        "total_chunks": doc.total_chunks,
+        "ready": doc.status == "ready",
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def details_view(doc: Document) -> dict[str, Any]:
+    """Everything a tenant may know about its document."""
+    return {
+        **status_view(doc),
+        "title": doc.title,
+        "filename": doc.filename,
+        "source": doc.source,
+        "content_type": doc.content_type,
+        "size_bytes": doc.size_bytes,
+        "sha256": doc.sha256,
+        "error": doc.error_message,
+        "attempts": doc.attempts,
+        "task": {
+            "id": doc.task_id,
+            "state": doc.task_state,
+            "info": {"progress": doc.progress, "message": doc.message},
+        },
+        "metadata": {
+            "total_chunks": doc.total_chunks,
+            "total_tokens": doc.total_tokens,
+            "pages": doc.pages,
+            "language": doc.language,
+            "encoder": doc.encoder,
+            "encoder_version": doc.encoder_version,
+            "chunk_size": doc.chunk_size,
+            "chunk_overlap": doc.chunk_overlap,
+            "processed_at": _iso(doc.processed_at),
+            "worker": doc.worker_info,
+        },
+        "files": {"original": doc.storage_key, **(doc.outputs or {})},
+        "timestamps": {
+            "created_at": _iso(doc.created_at),
+            "queued_at": _iso(doc.queued_at),
+            "started_at": _iso(doc.started_at),
+            "completed_at": _iso(doc.completed_at),
+            "updated_at": _iso(doc.updated_at),
+        },
+    }

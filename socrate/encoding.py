@@ -1,0 +1,102 @@
+"""Text -> searchable memory: token chunking, language, and the encoder interface.
+
+The memvid/torch stack is imported lazily (``get_encoder``) so the web process never pays
+its 5-8 s import and ~600 MB; the worker loads it once per process and reuses it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+ENCODER_NAME = "memvid"
+MODEL_NAME = "all-MiniLM-L6-v2"
+MEMVID_CHAR_LIMIT = 8000  # memvid silently drops chunks over 8192 characters
+LANGUAGE_SAMPLE_CHARS = 20_000
+
+Progress = Callable[[int, int], None]
+"""Called with (chunks embedded so far, total chunks) as the real embedding loop advances."""
+
+
+@dataclass(frozen=True)
+class Chunks:
+    texts: list[str]
+    total_tokens: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_index: int
+    score: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Files an encoding produced, relative to its output folder."""
+
+    index_file: str
+    metadata_file: str
+    chunks: int
+
+
+class Encoder(Protocol):
+    name: str
+    version: str
+
+    def chunk(self, text: str, size: int, overlap: int) -> Chunks: ...
+
+    def encode(self, chunks: list[str], out_dir: Path, progress: Progress) -> Memory: ...
+
+    def search(self, out_dir: Path, query: str, k: int) -> list[Hit]: ...
+
+
+def token_windows(n_tokens: int, size: int, overlap: int) -> list[tuple[int, int]]:
+    """[start, end) token windows of ``size`` overlapping by ``overlap``; covers every token."""
+    if size <= 0 or not 0 <= overlap < size:
+        raise ValueError("chunk size must be positive and overlap smaller than it")
+    windows, start, step = [], 0, size - overlap
+    while start < n_tokens:
+        end = min(start + size, n_tokens)
+        windows.append((start, end))
+        if end == n_tokens:
+            break
+        start += step
+    return windows
+
+
+def detect_language(text: str) -> str | None:
+    """ISO code from langdetect with a fixed seed (deterministic), or None if undecidable."""
+    from langdetect import DetectorFactory, detect
+    from langdetect.lang_detect_exception import LangDetectException
+
+    DetectorFactory.seed = 0
+    try:
+        return detect(text[:LANGUAGE_SAMPLE_CHARS])
+    except LangDetectException:
+        return None
+
+
+_lock = threading.Lock()
+_encoder: Encoder | None = None
+_model_loads = 0
+
+
+def get_encoder() -> Encoder:
+    """The process-wide encoder, loading the embedding model on first use only."""
+    global _encoder, _model_loads
+    with _lock:
+        if _encoder is None:
+            from socrate.memvid_backend import MemvidEncoder
+
+            _encoder = MemvidEncoder()
+            _model_loads += 1
+        return _encoder
+
+
+def model_loads() -> int:
+    """How many times this process loaded the embedding model (1 on a healthy worker)."""
+    return _model_loads

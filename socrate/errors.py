@@ -1,0 +1,45 @@
+"""Domain exceptions; adapters map them to HTTP codes (web/errors.py) or chat replies."""
+
+
+class SocrateError(Exception):
+    """Base class: ``message`` is safe to show to the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(SocrateError):
+    """The request is malformed or empty."""
+
+
+class Unauthorized(SocrateError):
+    """Missing or invalid credentials."""
+
+
+class NotFound(SocrateError):
+    """Unknown object, or one owned by another tenant (never distinguished)."""
+
+
+class TooLarge(SocrateError):
+    """The file exceeds the per-file limit."""
+
+
+class QuotaExceeded(SocrateError):
+    """The tenant's document-count or stored-bytes quota would be exceeded."""
+
+
+class UnsupportedType(SocrateError):
+    """The file is not an allowed type, by extension or by content."""
+
+
+class ServiceUnavailable(SocrateError):
+    """A dependency (database, broker) is down; nothing was left half-made."""
+
+
+class ProcessingError(SocrateError):
+    """Permanent failure while processing a document (corrupt, encrypted, no text)."""
+
+
+class DocumentGone(SocrateError):
+    """The document was deleted while the worker was processing it."""

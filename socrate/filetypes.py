@@ -1,0 +1,51 @@
+"""Which files we accept: an extension allowlist confirmed by sniffing the content."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path, PurePath
+
+from socrate.errors import UnsupportedType
+
+KINDS = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "txt": "text/plain",
+    "md": "text/markdown",
+}
+ALLOWED = "PDF, TXT, Markdown (.md) or DOCX"
+
+
+def kind_from_name(filename: str) -> str:
+    """The kind promised by the extension, or UnsupportedType."""
+    kind = KINDS.get(PurePath(filename).suffix.lower())
+    if kind is None:
+        raise UnsupportedType(f"Unsupported file type: only {ALLOWED} files are accepted")
+    return kind
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True  # UTF-16 with BOM: NULs are expected there
+    return b"\x00" not in head and not head.startswith((b"%PDF-", b"PK\x03\x04"))
+
+
+def confirm_kind(kind: str, head: bytes, path: Path) -> None:
+    """Check the bytes agree with the extension, so a renamed binary is refused up front."""
+    if kind == "pdf":
+        ok = b"%PDF-" in head[:1024]
+    elif kind == "docx":
+        ok = head.startswith(b"PK\x03\x04") and _is_docx_zip(path)
+    else:
+        ok = _looks_like_text(head)
+    if not ok:
+        raise UnsupportedType(f"The file content does not match its .{kind} extension")
+
+
+def _is_docx_zip(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "word/document.xml" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False

@@ -1,0 +1,49 @@
+"""Dependency checks behind /readyz, each with a short timeout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from sqlalchemy import Engine, text
+
+from socrate.queue import TaskQueue
+
+CHECK_TIMEOUT = 1.5
+
+
+def check_database(engine: Engine) -> dict[str, Any]:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"ok": True}
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def check_redis(url: str) -> dict[str, Any]:
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=CHECK_TIMEOUT, socket_connect_timeout=CHECK_TIMEOUT)
+        client.ping()
+        client.close()
+        return {"ok": True}
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def check_workers(queue: TaskQueue | None) -> dict[str, Any]:
+    if queue is None:
+        return {"ok": False, "error": "no queue configured"}
+    try:
+        count = queue.ping_workers(timeout=CHECK_TIMEOUT)
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": count > 0, "workers": count}
+
+
+def readiness(engine: Engine, redis_url: str, queue: TaskQueue | None) -> dict[str, Any]:
+    components = {"database": check_database(engine), "redis": check_redis(redis_url)}
+    components["workers"] = (
+        check_workers(queue) if components["redis"]["ok"] else {"ok": False, "error": "redis unavailable"}
+    )
+    return {"ready": all(c["ok"] for c in components.values()), "components": components}

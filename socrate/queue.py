@@ -1,0 +1,51 @@
+"""Dispatch tasks by name so services never import tasks.py (or Celery's app module)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from socrate.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+PROCESS_DOCUMENT = "socrate.process_document"
+CLEANUP = "socrate.cleanup_old_documents"
+DOCUMENTS_QUEUE = "documents"
+MAINTENANCE_QUEUE = "maintenance"
+
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
+class CeleryLike(Protocol):
+    control: Any
+
+    def send_task(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class TaskQueue:
+    """A thin, testable face over a Celery app: dispatch, revoke, ping workers."""
+
+    def __init__(self, celery_app: CeleryLike) -> None:
+        self.celery = celery_app
+
+    def dispatch(self, name: str, args: list[Any], queue: str, task_id: str) -> None:
+        """Publish a task; a broker outage becomes ServiceUnavailable within about a second."""
+        try:
+            self.celery.send_task(
+                name, args=args, queue=queue, task_id=task_id, retry=True, retry_policy=PUBLISH_RETRY
+            )
+        except Exception as exc:  # kombu raises OperationalError, redis raises its own types
+            log.warning("dispatch failed task=%s task_id=%s error=%r", name, task_id, exc)
+            raise ServiceUnavailable("The job queue is unavailable; please retry shortly") from exc
+
+    def revoke(self, task_id: str, *, terminate: bool) -> None:
+        """Best effort: a revoke that cannot reach the broker must not block a delete."""
+        try:
+            self.celery.control.revoke(task_id, terminate=terminate, signal="SIGTERM")
+        except Exception as exc:
+            log.warning("revoke failed task_id=%s error=%r", task_id, exc)
+
+    def ping_workers(self, timeout: float) -> int:
+        """Number of workers that answered a ping within ``timeout`` seconds."""
+        return len(self.celery.control.ping(timeout=timeout) or [])

@@ -1,0 +1,33 @@
+"""The Flask adapter: app factory wiring settings, database, storage and the task queue."""
+
+from __future__ import annotations
+
+from flask import Flask, g
+
+from socrate import context
+from socrate.config import Settings
+from socrate.queue import TaskQueue
+
+
+def create_app(settings: Settings | None = None, queue: TaskQueue | None = None) -> Flask:
+    """Build the app; ``queue`` wraps the Celery app (api_server.py passes the real one)."""
+    from socrate.web import api, errors, health
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, template_folder="../../templates", static_folder="../../static")
+    app.config.update(
+        SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024
+    )
+    app.extensions["socrate"] = context.build(settings)
+    app.extensions["socrate.queue"] = queue
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    errors.register(app)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    return app

@@ -1,0 +1,78 @@
+"""JSON API for documents: thin views that parse, resolve the tenant, call one service."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from socrate import documents
+from socrate.errors import BadRequest
+from socrate.web.deps import ctx, queue, require_tenant, session
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.post("/documents/upload")
+@require_tenant
+def upload() -> tuple[Response, int]:
+    file = request.files.get("file")
+    if file is None:
+        raise BadRequest("No file was uploaded (multipart field 'file')")
+    c = ctx()
+    doc = documents.create(
+        session(),
+        g.tenant_id,
+        documents.Upload(filename=file.filename or "", stream=file.stream, title=request.form.get("title")),
+        source="api",
+        storage=c.storage,
+        queue=queue(),
+        settings=c.settings,
+    )
+    body = {"success": True, "document_id": doc.id, "status": doc.status, "message": documents.QUEUED_MESSAGE}
+    return jsonify(body), 202
+
+
+@bp.get("/documents/<document_id>/status")
+@require_tenant
+def status(document_id: str) -> Response:
+    body = documents.status_view(documents.get(session(), g.tenant_id, document_id))
+    payload = json.dumps(body, sort_keys=True)
+    etag = hashlib.sha1(payload.encode()).hexdigest()
+    if etag in request.if_none_match:
+        response = Response(status=304)
+    else:
+        response = Response(payload, mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/documents/<document_id>")
+@require_tenant
+def details(document_id: str) -> Response:
+    return jsonify(documents.details_view(documents.get(session(), g.tenant_id, document_id)))
+
+
+@bp.get("/documents")
+@require_tenant
+def list_documents() -> Response:
+    try:
+        limit = int(request.args.get("limit", 50))
+        offset = int(request.args.get("offset", 0))
+    except ValueError as exc:
+        raise BadRequest("limit and offset must be integers") from exc
+    rows, total = documents.list_documents(
+        session(), g.tenant_id, status=request.args.get("status") or None, limit=limit, offset=offset
+    )
+    return jsonify(
+        documents=[documents.details_view(d) for d in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@bp.delete("/documents/<document_id>")
+@require_tenant
+def delete(document_id: str) -> Response:
+    documents.delete(session(), g.tenant_id, document_id, storage=ctx().storage, queue=queue())
+    return jsonify(success=True, document_id=document_id, message="Document deleted")

@@ -1,0 +1,48 @@
+"""Request-scoped access to the context, a database session and the authenticated tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, request
+from sqlalchemy.orm import Session
+
+from socrate import apikeys
+from socrate.context import Context
+from socrate.errors import ServiceUnavailable, Unauthorized
+from socrate.queue import TaskQueue
+
+
+def ctx() -> Context:
+    return current_app.extensions["socrate"]
+
+
+def queue() -> TaskQueue:
+    q = current_app.extensions["socrate.queue"]
+    if q is None:
+        raise ServiceUnavailable("The job queue is not configured")
+    return q
+
+
+def session() -> Session:
+    """One session per request, closed on teardown."""
+    if "db_session" not in g:
+        g.db_session = ctx().sessions()
+    return g.db_session
+
+
+def require_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Resolve ``g.tenant_id`` from ``Authorization: Bearer <api key>`` or answer 401."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Missing API key: send 'Authorization: Bearer <api key>'")
+        g.tenant_id = apikeys.authenticate(session(), token.strip())
+        return view(*args, **kwargs)
+
+    return wrapper

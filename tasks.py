@@ -1,0 +1,53 @@
+"""Thin Celery tasks: take ids, call socrate services. Registered on celery_config.celery."""
+
+from __future__ import annotations
+
+import logging
+
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
+
+from celery_config import celery
+from socrate import context, encoding, maintenance, processing
+from socrate.config import Settings
+from socrate.context import Context
+from socrate.queue import CLEANUP, PROCESS_DOCUMENT
+
+log = logging.getLogger(__name__)
+_ctx: Context | None = None
+
+
+def worker_context() -> Context:
+    """Per-process context (engine, storage); rebuilt in each forked child."""
+    global _ctx
+    if _ctx is None:
+        _ctx = context.build(Settings.from_env())
+    return _ctx
+
+
+@worker_process_init.connect
+def _init_worker_process(**_: object) -> None:
+    """Fresh DB pool after fork, and the embedding model loaded before the first task."""
+    global _ctx
+    _ctx = None
+    worker_context()
+    encoding.get_encoder()
+
+
+@celery.task(name=PROCESS_DOCUMENT, bind=True)
+def process_document_task(self, document_id: str, tenant_id: str) -> str:  # type: ignore[no-untyped-def]
+    ctx = worker_context()
+    return processing.process(
+        ctx.sessions,
+        tenant_id,
+        document_id,
+        task_id=self.request.id,
+        storage=ctx.storage,
+        settings=ctx.settings,
+        is_timeout=lambda exc: isinstance(exc, SoftTimeLimitExceeded),
+    )
+
+
+@celery.task(name=CLEANUP)
+def cleanup_old_documents() -> dict[str, int]:
+    return maintenance.cleanup(worker_context())

@@ -1,0 +1,204 @@
+"""Fixtures: settings on real services (CI) or embedded ones, app/client, tenants, a real worker."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
+WORKER_START_TIMEOUT = 180
+
+
+def _redis_test_url(url: str) -> str:
+    """Same server, the tests' own database number (never the product's data)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{TEST_REDIS_DB}"))
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Environment for the app and the worker: CI's PostgreSQL/Redis, else SQLite + embedded Redis."""
+    from socrate.embedded_redis import EmbeddedRedis
+
+    base = tmp_path_factory.mktemp("socrate")
+    embedded = None
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        redis_url = _redis_test_url(redis_url)
+    else:
+        embedded = EmbeddedRedis(base / "redis").start()
+        redis_url = embedded.url
+    env = {
+        "SOCRATE_DATA_DIR": str(base / "data"),
+        "STORAGE_DIR": str(base / "storage"),
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{base / 'socrate.db'}",
+        "REDIS_URL": redis_url,
+        "HF_HUB_OFFLINE": "1",
+    }
+    os.environ.update(env)  # celery_config and the worker subprocess read these
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield env
+    client.flushdb()
+    client.close()
+    if embedded:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(services: dict[str, str]):  # type: ignore[no-untyped-def]
+    from socrate import migrate
+    from socrate.config import Settings
+    from socrate.db import Base, make_engine
+
+    settings = Settings.from_env(services)
+    engine = make_engine(settings.database_url)
+    _drop_everything(engine, Base)
+    engine.dispose()
+    migrate.upgrade(settings.database_url)
+    yield settings
+    engine = make_engine(settings.database_url)
+    _drop_everything(engine, Base)
+    engine.dispose()
+
+
+def _drop_everything(engine, base) -> None:  # type: ignore[no-untyped-def]
+    from socrate import models  # noqa: F401
+
+    base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(scope="session")
+def celery_app(settings):  # type: ignore[no-untyped-def]
+    from celery_config import make_celery
+
+    return make_celery(settings)
+
+
+@pytest.fixture(scope="session")
+def app(settings, celery_app):  # type: ignore[no-untyped-def]
+    from socrate.queue import TaskQueue
+    from socrate.web import create_app
+
+    return create_app(settings, queue=TaskQueue(celery_app))
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):  # type: ignore[no-untyped-def]
+    return app.extensions["socrate"]
+
+
+@dataclass
+class TenantHandle:
+    id: str
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+@pytest.fixture
+def make_tenant(ctx, settings):  # type: ignore[no-untyped-def]
+    from socrate import tenants
+
+    def factory(name: str = "acme") -> TenantHandle:
+        with ctx.sessions() as session:
+            tenant, key = tenants.create(session, name, settings)
+        return TenantHandle(tenant.id, key)
+
+    return factory
+
+
+@pytest.fixture
+def tenant(make_tenant) -> TenantHandle:  # type: ignore[no-untyped-def]
+    return make_tenant("tenant-a")
+
+
+@pytest.fixture
+def other_tenant(make_tenant) -> TenantHandle:  # type: ignore[no-untyped-def]
+    return make_tenant("tenant-b")
+
+
+def upload(client, tenant: TenantHandle, content: bytes, filename: str, **form: str):  # type: ignore[no-untyped-def]
+    """POST a file the way API clients do (multipart field ``file``)."""
+    data = {"file": (io.BytesIO(content), filename), **form}
+    return client.post(
+        "/api/documents/upload", data=data, headers=tenant.headers, content_type="multipart/form-data"
+    )
+
+
+def wait_done(client, tenant: TenantHandle, doc_id: str, timeout: float = 240) -> tuple[dict, list[int]]:  # type: ignore[no-untyped-def]
+    """Poll the status endpoint until ready/failed; returns the last body and every progress seen."""
+    seen: list[int] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers).get_json()
+        seen.append(body["progress"])
+        if body["status"] in ("ready", "failed"):
+            return body, seen
+        time.sleep(0.2)
+    raise AssertionError(f"document {doc_id} did not finish in {timeout}s; last status {body}")
+
+
+@pytest.fixture(scope="session")
+def worker(services, settings, celery_app, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real Celery worker process (prefork, one child) consuming the test broker."""
+    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    cmd = [sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q", "documents,maintenance",
+           "--concurrency", "1", "--pool", "prefork", "-n", name, "--loglevel", "info", "-E"]  # fmt: skip
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env={**os.environ, **services}, stdout=log_file, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + WORKER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited early:\n{log_path.read_text()[-4000:]}")
+        replies = celery_app.control.ping(destination=[name], timeout=1.0) or []
+        if replies:
+            break
+    else:
+        proc.kill()
+        raise RuntimeError(f"worker did not answer pings:\n{log_path.read_text()[-4000:]}")
+    yield name
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def make_tenant_module(app, settings):  # type: ignore[no-untyped-def]
+    """Tenants for module-scoped fixtures (same as make_tenant)."""
+    from socrate import tenants
+
+    def factory(name: str) -> TenantHandle:
+        with app.extensions["socrate"].sessions() as session:
+            tenant, key = tenants.create(session, name, settings)
+        return TenantHandle(tenant.id, key)
+
+    return factory

@@ -1,0 +1,90 @@
+"""Generate real test documents (PDF, DOCX, TXT, Markdown) in English and Italian."""
+
+from __future__ import annotations
+
+import io
+import random
+
+EN = [
+    "The committee reviewed the annual budget and approved new funding for public libraries.",
+    "Engineers tested the bridge under heavy load before opening it to traffic in the spring.",
+    "Most visitors arrive by train, although the harbour also welcomes ferries from the islands.",
+    "The museum keeps a collection of maps that describe how the river changed over centuries.",
+    "Farmers in the valley grow apples, pears and grapes on terraces built by their ancestors.",
+    "A new study suggests that regular walking improves memory and reduces stress in adults.",
+    "The software team released an update that fixes several bugs reported by customers.",
+    "During the winter months the mountain village depends on tourism and local crafts.",
+    "Researchers measured the temperature of the lake every morning for three consecutive years.",
+    "The city council plans to plant thousands of trees along the main avenues next year.",
+]
+IT = [
+    "Il comitato ha esaminato il bilancio annuale e ha approvato nuovi fondi per le biblioteche.",
+    "Gli ingegneri hanno collaudato il ponte con carichi pesanti prima di aprirlo al traffico.",
+    "La maggior parte dei visitatori arriva in treno, anche se il porto accoglie i traghetti.",
+    "Il museo conserva una collezione di mappe che descrivono come il fiume è cambiato nei secoli.",
+    "Gli agricoltori della valle coltivano mele, pere e uva su terrazze costruite dagli antenati.",
+    "Un nuovo studio suggerisce che camminare regolarmente migliora la memoria e riduce lo stress.",
+    "La squadra ha rilasciato un aggiornamento che corregge diversi errori segnalati dai clienti.",
+    "Durante i mesi invernali il paese di montagna vive di turismo e di artigianato locale.",
+    "I ricercatori hanno misurato la temperatura del lago ogni mattina per tre anni consecutivi.",
+    "Il consiglio comunale prevede di piantare migliaia di alberi lungo i viali principali.",
+]
+
+
+def paragraphs(lang: str, count: int, seed: int = 0, needle: str | None = None) -> list[str]:
+    """``count`` paragraphs of natural sentences; ``needle`` is planted in the last one."""
+    rng = random.Random(seed)
+    pool = EN if lang == "en" else IT
+    paras = [" ".join(rng.choice(pool) for _ in range(6)) for _ in range(count)]
+    if needle and paras:
+        paras[-1] += " " + needle
+    return paras
+
+
+def txt(lang: str = "en", count: int = 20, needle: str | None = None) -> bytes:
+    return "\n\n".join(paragraphs(lang, count, needle=needle)).encode()
+
+
+def markdown(lang: str = "en", count: int = 12) -> bytes:
+    body = [f"## Section {i + 1}\n\n{p}" for i, p in enumerate(paragraphs(lang, count, seed=1))]
+    return ("# Field notes\n\n" + "\n\n".join(body) + "\n").encode()
+
+
+def docx(lang: str = "en", count: int = 15) -> bytes:
+    import docx as python_docx
+
+    document = python_docx.Document()
+    document.add_heading("Quarterly report", 0)
+    for p in paragraphs(lang, count, seed=2):
+        document.add_paragraph(p)
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "Region", "North"
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def pdf(pages: int = 3, lang: str = "en", encrypt: str | None = None, blank: bool = False) -> bytes:
+    """A multi-page PDF with wrapped text on every page (or only shapes when ``blank``)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=A4, encrypt=encrypt)
+    for page in range(pages):
+        if blank:
+            c.rect(100, 100, 200, 200)
+        else:
+            y = 800
+            for para in paragraphs(lang, 4, seed=page):
+                words, line = para.split(), ""
+                for word in words:
+                    if len(line) + len(word) > 90:
+                        c.drawString(40, y, line)
+                        y, line = y - 14, ""
+                    line = f"{line} {word}".strip()
+                c.drawString(40, y, line)
+                y -= 24
+        c.showPage()
+    c.save()
+    return out.getvalue()

@@ -1,0 +1,197 @@
+"""Every error path of the document API answers JSON {"error"} with the right code, leaving nothing behind."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, update
+
+from socrate.models import Document, Tenant
+from tests import docgen
+from tests.conftest import upload
+
+
+def _count_docs(ctx, tenant_id: str) -> int:  # type: ignore[no-untyped-def]
+    with ctx.sessions() as session:
+        return session.scalar(select(func.count()).where(Document.tenant_id == tenant_id))
+
+
+def _stored_files(settings, tenant_id: str) -> list:  # type: ignore[no-untyped-def]
+    return [p for p in (settings.storage_dir / "tenants" / tenant_id).rglob("*") if p.is_file()]
+
+
+def test_missing_api_key_is_401(client):  # type: ignore[no-untyped-def]
+    response = client.get("/api/documents")
+    assert response.status_code == 401 and "API key" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer sk_nothing_here", "Bearer ", "Basic abc", "Bearer sk_0123456789ab_wrong"]
+)
+def test_invalid_api_key_is_401(client, tenant, header):  # type: ignore[no-untyped-def]
+    response = client.get("/api/documents", headers={"Authorization": header})
+    assert response.status_code == 401 and response.get_json()["error"]
+
+
+def test_tampered_secret_with_valid_prefix_is_401(client, tenant):  # type: ignore[no-untyped-def]
+    forged = tenant.key[:-4] + "AAAA"
+    response = client.get("/api/documents", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401
+
+
+def test_missing_file_is_400(client, tenant):  # type: ignore[no-untyped-def]
+    response = client.post("/api/documents/upload", data={"title": "x"}, headers=tenant.headers)
+    assert response.status_code == 400 and "file" in response.get_json()["error"]
+
+
+def test_empty_file_is_400_and_nothing_is_stored(client, tenant, ctx, settings):  # type: ignore[no-untyped-def]
+    response = upload(client, tenant, b"", "empty.txt")
+    assert response.status_code == 400 and "empty" in response.get_json()["error"]
+    assert _count_docs(ctx, tenant.id) == 0 and _stored_files(settings, tenant.id) == []
+
+
+@pytest.mark.parametrize(
+    ("filename", "content"),
+    [
+        ("virus.exe", b"MZ\x90\x00binary"),
+        ("photo.png", b"\x89PNG\r\n\x1a\n"),
+        ("fake.pdf", b"just some text pretending to be a pdf"),
+        ("fake.docx", b"plain text, not a zip"),
+        ("zip.docx", b"PK\x03\x04not really a docx"),
+        ("binary.txt", b"\x00\x01\x02\x03binary"),
+        ("renamed.txt", docgen.pdf(pages=1)),
+        ("noext", b"hello"),
+    ],
+)
+def test_unsupported_or_mismatched_type_is_415(client, tenant, ctx, settings, filename, content):  # type: ignore[no-untyped-def]
+    response = upload(client, tenant, content, filename)
+    assert response.status_code == 415, response.get_json()
+    assert response.get_json()["error"]
+    assert _count_docs(ctx, tenant.id) == 0 and _stored_files(settings, tenant.id) == []
+
+
+def test_file_over_the_limit_is_413(settings, celery_app, make_tenant):  # type: ignore[no-untyped-def]
+    from socrate.queue import TaskQueue
+    from socrate.web import create_app
+
+    small = create_app(settings.with_(max_upload_bytes=2048), queue=TaskQueue(celery_app))
+    tenant = make_tenant("small-limit")
+    response = upload(small.test_client(), tenant, b"a" * 4096, "big.txt")
+    assert response.status_code == 413 and "limit" in response.get_json()["error"]
+    assert _stored_files(settings, tenant.id) == []
+
+
+def test_document_count_quota_is_413_before_queueing(client, tenant, ctx, settings):  # type: ignore[no-untyped-def]
+    with ctx.sessions() as session:
+        session.execute(update(Tenant).where(Tenant.id == tenant.id).values(max_documents=1))
+        session.commit()
+    assert upload(client, tenant, docgen.txt(), "one.txt").status_code == 202
+    response = upload(client, tenant, docgen.txt(), "two.txt")
+    assert response.status_code == 413 and "quota" in response.get_json()["error"].lower()
+    assert _count_docs(ctx, tenant.id) == 1
+
+
+def test_storage_quota_is_413_and_leaves_no_file(client, tenant, ctx, settings):  # type: ignore[no-untyped-def]
+    with ctx.sessions() as session:
+        session.execute(update(Tenant).where(Tenant.id == tenant.id).values(max_bytes=100))
+        session.commit()
+    response = upload(client, tenant, docgen.txt(), "big.txt")
+    assert response.status_code == 413 and "quota" in response.get_json()["error"].lower()
+    assert _count_docs(ctx, tenant.id) == 0 and _stored_files(settings, tenant.id) == []
+
+
+def test_broker_down_is_503_with_nothing_half_made(settings, make_tenant):  # type: ignore[no-untyped-def]
+    from celery_config import make_celery
+    from socrate.embedded_redis import free_port
+    from socrate.queue import TaskQueue
+    from socrate.web import create_app
+
+    dead = settings.with_(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    app = create_app(dead, queue=TaskQueue(make_celery(dead)))
+    tenant = make_tenant("broker-down")
+    response = upload(app.test_client(), tenant, docgen.txt(), "doc.txt")
+    assert response.status_code == 503 and "queue" in response.get_json()["error"]
+    assert _count_docs(app.extensions["socrate"], tenant.id) == 0
+    assert _stored_files(settings, tenant.id) == []
+
+
+def test_unknown_document_is_404(client, tenant):  # type: ignore[no-untyped-def]
+    for method, path in [("get", "/status"), ("get", ""), ("delete", "")]:
+        response = getattr(client, method)(f"/api/documents/00000000-0000-0000-0000-000000000000{path}",
+                                           headers=tenant.headers)  # fmt: skip
+        assert response.status_code == 404 and response.get_json()["error"]
+
+
+def test_other_tenant_gets_404_for_status_details_and_delete(client, tenant, other_tenant):  # type: ignore[no-untyped-def]
+    doc_id = upload(client, tenant, docgen.txt(), "private.txt").get_json()["document_id"]
+    for method, suffix in [("get", "/status"), ("get", ""), ("delete", "")]:
+        response = getattr(client, method)(f"/api/documents/{doc_id}{suffix}", headers=other_tenant.headers)
+        assert response.status_code == 404, (method, suffix)
+        assert "private.txt" not in response.get_data(as_text=True)
+    assert client.get(f"/api/documents/{doc_id}", headers=tenant.headers).status_code == 200
+    assert client.get("/api/documents", headers=other_tenant.headers).get_json()["total"] == 0
+
+
+def test_status_supports_etag_and_304(client, tenant):  # type: ignore[no-untyped-def]
+    doc_id = upload(client, tenant, docgen.txt(), "etag.txt").get_json()["document_id"]
+    first = client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers)
+    assert first.status_code == 200 and first.headers["ETag"]
+    body = first.get_json()
+    assert set(body) == {
+        "document_id",
+        "status",
+        "progress",
+        "task_state",
+        "message",
+        "total_chunks",
+        "ready",
+    }
+    again = client.get(
+        f"/api/documents/{doc_id}/status", headers={**tenant.headers, "If-None-Match": first.headers["ETag"]}
+    )
+    if again.status_code == 304:
+        assert again.get_data() == b""
+    else:  # a worker may have moved it on in between: then the ETag must differ
+        assert again.status_code == 200 and again.headers["ETag"] != first.headers["ETag"]
+    stale = client.get(
+        f"/api/documents/{doc_id}/status", headers={**tenant.headers, "If-None-Match": '"stale"'}
+    )
+    assert stale.status_code == 200
+
+
+def test_list_is_newest_first_with_filter_and_pagination(client, make_tenant):  # type: ignore[no-untyped-def]
+    tenant = make_tenant("lister")
+    ids = [upload(client, tenant, docgen.txt(), f"d{i}.txt").get_json()["document_id"] for i in range(3)]
+    page = client.get("/api/documents?limit=2", headers=tenant.headers).get_json()
+    assert page["total"] == 3 and [d["document_id"] for d in page["documents"]] == ids[::-1][:2]
+    rest = client.get("/api/documents?limit=2&offset=2", headers=tenant.headers).get_json()
+    assert [d["document_id"] for d in rest["documents"]] == ids[:1]
+    none = client.get("/api/documents?status=failed", headers=tenant.headers).get_json()
+    assert all(d["status"] == "failed" for d in none["documents"])
+    bad = client.get("/api/documents?status=bogus", headers=tenant.headers)
+    assert bad.status_code == 400 and "status" in bad.get_json()["error"]
+    assert client.get("/api/documents?limit=abc", headers=tenant.headers).status_code == 400
+
+
+def test_healthz_needs_no_dependencies(client):  # type: ignore[no-untyped-def]
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_readyz_reports_each_component(client, worker):  # type: ignore[no-untyped-def]
+    response = client.get("/readyz")
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["components"]["database"]["ok"] and body["components"]["redis"]["ok"]
+    assert body["components"]["workers"]["workers"] >= 1
+
+
+def test_readyz_is_503_when_redis_is_down(settings):  # type: ignore[no-untyped-def]
+    from celery_config import make_celery
+    from socrate.embedded_redis import free_port
+    from socrate.queue import TaskQueue
+    from socrate.web import create_app
+
+    dead = settings.with_(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    response = create_app(dead, queue=TaskQueue(make_celery(dead))).test_client().get("/readyz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["components"]["database"]["ok"] is True and body["components"]["redis"]["ok"] is False
