@@ -16,6 +16,7 @@ from socrate.storage import LocalStorage
 class Context:
     settings: Settings
     engine: Engine
+    read_engine: Engine
     sessions: sessionmaker[Session]
     storage: LocalStorage
 
@@ -25,6 +26,7 @@ def build(settings: Settings) -> Context:
     return Context(
         settings=settings,
         engine=engine,
+        read_engine=make_engine(settings.database_url, autocommit=True),
         sessions=make_session_factory(engine),
         storage=LocalStorage(settings.storage_dir),
     )

@@ -13,10 +13,16 @@ class Base(DeclarativeBase):
     """Declarative base for every Socrate model."""
 
 
-def make_engine(database_url: str) -> Engine:
-    """Create an engine; SQLite gets WAL and a busy timeout so web and worker can share it."""
+def make_engine(database_url: str, *, autocommit: bool = False) -> Engine:
+    """Create an engine; SQLite gets WAL and a busy timeout so web and worker can share it.
+
+    ``autocommit`` engines serve single-statement reads on hot paths (no BEGIN/ROLLBACK trips).
+    """
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            database_url, connect_args={"timeout": 30, "check_same_thread": False}, **options
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -26,7 +32,9 @@ def make_engine(database_url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # No pool_pre_ping: it doubles the round trips of every status poll. A connection broken by a
+    # database restart fails one request (503), SQLAlchemy then invalidates the pool.
+    return create_engine(database_url, pool_size=5, max_overflow=5, pool_recycle=1800, **options)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from socrate.errors import NotFound
@@ -25,6 +26,26 @@ def get_owned(
     if for_update:
         stmt = stmt.with_for_update()
     row = session.scalars(stmt).first()
+    if row is None:
+        raise NotFound(f"{model.__name__.lower()} not found")
+    return row
+
+
+@lru_cache(maxsize=64)
+def _owned_columns_statement(model: type, columns: tuple[Any, ...]) -> Select[Any]:
+    """Built once per (model, columns): statement construction dominated the polling hot path."""
+    return select(*columns).where(
+        model.id == bindparam("object_id"),  # type: ignore[attr-defined]
+        model.tenant_id == bindparam("tenant_id"),  # type: ignore[attr-defined]
+    )
+
+
+def get_owned_columns(
+    conn: Connection, model: type[T], object_id: str, tenant_id: str, columns: tuple[Any, ...]
+) -> Row[Any]:
+    """Some columns of an owned row on a bare connection (hot paths such as polling), else NotFound."""
+    stmt = _owned_columns_statement(model, columns)
+    row = conn.execute(stmt, {"object_id": object_id, "tenant_id": tenant_id}).first()
     if row is None:
         raise NotFound(f"{model.__name__.lower()} not found")
     return row

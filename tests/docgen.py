@@ -64,7 +64,13 @@ def docx(lang: str = "en", count: int = 15) -> bytes:
     return out.getvalue()
 
 
-def pdf(pages: int = 3, lang: str = "en", encrypt: str | None = None, blank: bool = False) -> bytes:
+def pdf(
+    pages: int = 3,
+    lang: str = "en",
+    encrypt: str | None = None,
+    blank: bool = False,
+    paragraphs_per_page: int = 4,
+) -> bytes:
     """A multi-page PDF with wrapped text on every page (or only shapes when ``blank``)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
@@ -76,7 +82,7 @@ def pdf(pages: int = 3, lang: str = "en", encrypt: str | None = None, blank: boo
             c.rect(100, 100, 200, 200)
         else:
             y = 800
-            for para in paragraphs(lang, 4, seed=page):
+            for para in paragraphs(lang, paragraphs_per_page, seed=page):
                 words, line = para.split(), ""
                 for word in words:
                     if len(line) + len(word) > 90:

@@ -25,9 +25,10 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     errors.register(app)
 
     @app.teardown_appcontext
-    def _close_session(_exc: BaseException | None) -> None:
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+    def _close_database(_exc: BaseException | None) -> None:
+        for name in ("db_session", "db_conn"):
+            handle = g.pop(name, None)
+            if handle is not None:
+                handle.close()
 
     return app

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from socrate import documents
 from socrate.errors import BadRequest
-from socrate.web.deps import ctx, queue, require_tenant, session
+from socrate.web.deps import connection, ctx, queue, require_tenant, session
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -37,7 +37,7 @@ def upload() -> tuple[Response, int]:
 @bp.get("/documents/<document_id>/status")
 @require_tenant
 def status(document_id: str) -> Response:
-    body = documents.status_view(documents.get(session(), g.tenant_id, document_id))
+    body = documents.status(connection(), g.tenant_id, document_id)
     payload = json.dumps(body, sort_keys=True)
     etag = hashlib.sha1(payload.encode()).hexdigest()
     if etag in request.if_none_match:

@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any
 
 from flask import current_app, g, request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from socrate import apikeys
@@ -24,6 +25,13 @@ def queue() -> TaskQueue:
     if q is None:
         raise ServiceUnavailable("The job queue is not configured")
     return q
+
+
+def connection() -> Connection:
+    """A bare autocommit connection for single-statement reads: no BEGIN/ROLLBACK round trips."""
+    if "db_conn" not in g:
+        g.db_conn = ctx().read_engine.connect()
+    return g.db_conn
 
 
 def session() -> Session:
