@@ -149,16 +149,16 @@ def upload(client, tenant: TenantHandle, content: bytes, filename: str, **form: 
     )
 
 
-def wait_done(client, tenant: TenantHandle, doc_id: str, timeout: float = 240) -> tuple[dict, list[int]]:  # type: ignore[no-untyped-def]
-    """Poll the status endpoint until ready/failed; returns the last body and every progress seen."""
-    seen: list[int] = []
+def wait_done(client, tenant: TenantHandle, doc_id: str, timeout: float = 240) -> tuple[dict, list[dict]]:  # type: ignore[no-untyped-def]
+    """Poll the status endpoint until ready/failed; returns the last body and every body seen."""
+    seen: list[dict] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers).get_json()
-        seen.append(body["progress"])
+        seen.append(body)
         if body["status"] in ("ready", "failed"):
             return body, seen
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"document {doc_id} did not finish in {timeout}s; last status {body}")
 
 

@@ -195,3 +195,16 @@ def test_readyz_is_503_when_redis_is_down(settings):  # type: ignore[no-untyped-
     assert response.status_code == 503
     body = response.get_json()
     assert body["components"]["database"]["ok"] is True and body["components"]["redis"]["ok"] is False
+
+
+def test_database_down_is_503(settings, celery_app, tenant):  # type: ignore[no-untyped-def]
+    from socrate.embedded_redis import free_port
+    from socrate.queue import TaskQueue
+    from socrate.web import create_app
+
+    dead = settings.with_(database_url=f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/none")
+    client = create_app(dead, queue=TaskQueue(celery_app)).test_client()
+    response = client.get("/api/documents", headers={"Authorization": "Bearer sk_000000000000_x"})
+    assert response.status_code == 503 and "database" in response.get_json()["error"]
+    response = upload(client, tenant, docgen.txt(), "doc.txt")
+    assert response.status_code == 503
