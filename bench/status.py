@@ -1,13 +1,13 @@
 """Requests/s of the status endpoint (auth + DB read) vs a bare Flask JSON endpoint.
 
-Both run under the same gunicorn settings (2 sync workers) and are driven by the same load
-generator on 127.0.0.1, alternating A/B rounds in one run. Run: ``.venv/bin/python -m bench.status``.
+Both run under the product's gunicorn settings (socrate.launcher.gunicorn_options) and are
+driven by the same load generator on 127.0.0.1, alternating A/B rounds in one run.
+Run: ``.venv/bin/python -m bench.status``.
 Target: status / bare >= 0.6.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import statistics
@@ -21,6 +21,7 @@ import httpx
 
 from bench.stack import ROOT, running_stack
 from socrate.embedded_redis import free_port
+from socrate.launcher import gunicorn_options
 from tests import docgen
 
 ROUND_SECONDS = 4.0
@@ -74,12 +75,18 @@ def main() -> None:
         stack.wait(doc_id)
         web_port = int(stack.env["PORT"])
         bare_port = free_port()
-        workers = stack.env.get("WEB_CONCURRENCY", "2")
+        options = gunicorn_options(stack.env)
+        bare_cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bench.bare_app:app",
+            "--bind",
+            f"127.0.0.1:{bare_port}",
+        ]
         bare = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "bench.bare_app:app", "--bind", f"127.0.0.1:{bare_port}",
-             "--workers", workers, "--timeout", "120"],
-            cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [*bare_cmd, *options], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             for _ in range(100):
                 try:
@@ -96,7 +103,7 @@ def main() -> None:
             bare.send_signal(signal.SIGTERM)
             bare.wait(timeout=30)
     s, b = statistics.median(status_runs), statistics.median(bare_runs)
-    print(f"gunicorn: {workers} sync workers each; load: {PROCESSES} processes x {THREADS} threads, "
+    print(f"gunicorn {' '.join(options)} for both; load: {PROCESSES} processes x {THREADS} threads, "
           f"{ROUNDS} alternating rounds of {ROUND_SECONDS:.0f} s")  # fmt: skip
     print(f"status endpoint (auth + DB read): median {s:.0f} req/s  {[round(x) for x in status_runs]}")
     print(f"bare Flask JSON endpoint:         median {b:.0f} req/s  {[round(x) for x in bare_runs]}")

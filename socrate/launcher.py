@@ -18,13 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 20
 
 
+def gunicorn_options(env: dict[str, str]) -> list[str]:
+    """Web server settings shared by the run command, the Procfile and bench.status."""
+    return ["--workers", env.get("WEB_CONCURRENCY", "2"), "--timeout", "120"]
+
+
 def process_commands(env: dict[str, str], data_dir: Path) -> dict[str, list[str]]:
     """Same process types as the Procfiles, run with this interpreter."""
     py = sys.executable
     bind = f"{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '5000')}"
     commands = {
-        "web": [py, "-m", "gunicorn", "api_server:app", "--bind", bind,
-                "--workers", env.get("WEB_CONCURRENCY", "2"), "--timeout", "120"],
+        "web": [py, "-m", "gunicorn", "api_server:app", "--bind", bind, *gunicorn_options(env)],
         "worker": [py, "-m", "celery", "-A", "celery_config", "worker", "-Q", "documents,maintenance",
                    "--concurrency", env.get("WORKER_CONCURRENCY", "1"), "--loglevel", "info", "-E"],
         "beat": [py, "-m", "celery", "-A", "celery_config", "beat", "--loglevel", "info",
