@@ -6,7 +6,7 @@ from celery import Celery
 from kombu import Queue
 
 from socrate.config import Settings
-from socrate.queue import CLEANUP, DOCUMENTS_QUEUE, MAINTENANCE_QUEUE, PROCESS_DOCUMENT
+from socrate.queue import CLEANUP, DOCUMENTS_QUEUE, MAINTENANCE_QUEUE, PROCESS_DOCUMENT, RECOVER
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -20,7 +20,11 @@ def make_celery(settings: Settings) -> Celery:
         accept_content=["json"],
         task_queues=(Queue(DOCUMENTS_QUEUE), Queue(MAINTENANCE_QUEUE)),
         task_default_queue=DOCUMENTS_QUEUE,
-        task_routes={PROCESS_DOCUMENT: {"queue": DOCUMENTS_QUEUE}, CLEANUP: {"queue": MAINTENANCE_QUEUE}},
+        task_routes={
+            PROCESS_DOCUMENT: {"queue": DOCUMENTS_QUEUE},
+            CLEANUP: {"queue": MAINTENANCE_QUEUE},
+            RECOVER: {"queue": MAINTENANCE_QUEUE},
+        },
         task_time_limit=settings.task_time_limit,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_acks_late=True,
@@ -41,7 +45,12 @@ def make_celery(settings: Settings) -> Celery:
                 "task": CLEANUP,
                 "schedule": float(settings.cleanup_interval_seconds),
                 "options": {"queue": MAINTENANCE_QUEUE},
-            }
+            },
+            "recover-stuck-documents": {
+                "task": RECOVER,
+                "schedule": float(settings.recover_interval_seconds),
+                "options": {"queue": MAINTENANCE_QUEUE},
+            },
         },
     )
     return app

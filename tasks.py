@@ -11,9 +11,10 @@ from celery_config import celery
 from socrate import context, encoding, maintenance, processing
 from socrate.config import Settings
 from socrate.context import Context
-from socrate.queue import CLEANUP, PROCESS_DOCUMENT
+from socrate.queue import CLEANUP, PROCESS_DOCUMENT, RECOVER, TaskQueue
 
 log = logging.getLogger(__name__)
+BUSY_RETRY_SECONDS = 5
 _ctx: Context | None = None
 
 
@@ -37,17 +38,35 @@ def _init_worker_process(**_: object) -> None:
 @celery.task(name=PROCESS_DOCUMENT, bind=True)
 def process_document_task(self, document_id: str, tenant_id: str) -> str:  # type: ignore[no-untyped-def]
     ctx = worker_context()
-    return processing.process(
-        ctx.sessions,
-        tenant_id,
-        document_id,
-        task_id=self.request.id,
-        storage=ctx.storage,
-        settings=ctx.settings,
-        is_timeout=lambda exc: isinstance(exc, SoftTimeLimitExceeded),
-    )
+    try:
+        return processing.process(
+            ctx.sessions,
+            tenant_id,
+            document_id,
+            task_id=self.request.id,
+            storage=ctx.storage,
+            settings=ctx.settings,
+            is_timeout=lambda exc: isinstance(exc, SoftTimeLimitExceeded),
+        )
+    except processing.Busy:
+        raise self.retry(countdown=BUSY_RETRY_SECONDS, max_retries=None) from None
+    except processing.Transient as exc:
+        raise self.retry(countdown=processing.backoff_seconds(exc.attempts), max_retries=None) from exc
+    except Exception as exc:
+        if not processing.is_transient(exc):
+            raise
+        # Failed before the run could claim the row (e.g. the database is down): Celery counts these.
+        retries = self.request.retries
+        raise self.retry(
+            countdown=processing.backoff_seconds(retries), max_retries=processing.MAX_ATTEMPTS
+        ) from exc
 
 
 @celery.task(name=CLEANUP)
 def cleanup_old_documents() -> dict[str, int]:
     return maintenance.cleanup(worker_context())
+
+
+@celery.task(name=RECOVER)
+def recover_stuck_documents() -> dict[str, int]:
+    return maintenance.recover_stuck(worker_context(), TaskQueue(celery))

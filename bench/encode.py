@@ -27,7 +27,7 @@ def direct(pdf: bytes, settings: Settings) -> float:
         path = Path(tmp) / "doc.pdf"
         path.write_bytes(pdf)
         start = time.perf_counter()
-        text = extract_text(path, "pdf").text
+        text = extract_text(path, "pdf", settings).text
         encoding.detect_language(text)
         encoder = encoding.get_encoder()
         chunks = encoder.chunk(text, settings.chunk_tokens, settings.chunk_overlap)

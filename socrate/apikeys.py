@@ -66,8 +66,7 @@ def _authenticate_uncached(session: Session, presented: str, digest: str) -> str
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
         raise Unauthorized("Invalid API key")
     now = utcnow()
-    last = row.last_used_at
-    if last is None or now - last.replace(tzinfo=now.tzinfo) > LAST_USED_RESOLUTION:
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         row.last_used_at = now  # throttled so the polling hot path rarely writes
         session.commit()
     return row.tenant_id

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from socrate import filetypes
 from socrate.config import Settings
-from socrate.errors import BadRequest, QuotaExceeded, ServiceUnavailable
-from socrate.models import DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, utcnow
+from socrate.errors import BadRequest, Conflict, QuotaExceeded, ServiceUnavailable
+from socrate.models import ACTIVE_STATUSES, DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, utcnow
 from socrate.queue import DOCUMENTS_QUEUE, PROCESS_DOCUMENT, TaskQueue
 from socrate.storage import LocalStorage
 from socrate.tenancy import get_owned, get_owned_columns, select_owned
@@ -166,6 +166,55 @@ def delete(
     log.info("document deleted tenant_id=%s document_id=%s", tenant_id, document_id)
 
 
+def cancel(session: Session, tenant_id: str, document_id: str, *, queue: TaskQueue) -> Document:
+    """Stop a queued or processing document: revoke its task and mark it ``cancelled``."""
+    doc = get_owned(session, Document, document_id, tenant_id, for_update=True)
+    if doc.status not in ACTIVE_STATUSES:
+        raise Conflict(f"Only queued or processing documents can be cancelled (this one is {doc.status})")
+    was_processing = doc.status == "processing"
+    now = utcnow()
+    doc.status, doc.task_state, doc.message = "cancelled", "REVOKED", "Cancelled"
+    doc.completed_at = doc.updated_at = now
+    session.commit()
+    if doc.task_id:
+        queue.revoke(doc.task_id, terminate=was_processing)
+    log.info("document cancelled tenant_id=%s document_id=%s", tenant_id, document_id)
+    return doc
+
+
+def retry(session: Session, tenant_id: str, document_id: str, *, queue: TaskQueue) -> Document:
+    """Queue a failed or cancelled document again, from a clean slate of attempts."""
+    doc = get_owned(session, Document, document_id, tenant_id, for_update=True)
+    if doc.status not in ("failed", "cancelled"):
+        raise Conflict(f"Only failed or cancelled documents can be retried (this one is {doc.status})")
+    previous = (doc.status, doc.task_state, doc.message, doc.task_id, doc.error_message, doc.attempts)
+    doc.attempts = 0
+    if not requeue(session, doc, queue, "Queued again for processing"):
+        doc.status, doc.task_state, doc.message, doc.task_id, doc.error_message, doc.attempts = previous
+        session.commit()
+        raise ServiceUnavailable("The job queue is unavailable; please retry shortly")
+    return doc
+
+
+def requeue(session: Session, doc: Document, queue: TaskQueue, message: str) -> bool:
+    """Commit the document as queued under a fresh task id, then dispatch it; False if the broker is down.
+
+    A still-running or redelivered run of the old task id is superseded: it stops at its next write.
+    """
+    doc.task_id = str(uuid.uuid4())
+    now = utcnow()
+    doc.status, doc.task_state, doc.progress, doc.message = "queued", "PENDING", 0, message
+    doc.error_message, doc.completed_at = None, None
+    doc.queued_at = doc.updated_at = now
+    session.commit()
+    try:
+        queue.dispatch(PROCESS_DOCUMENT, [doc.id, doc.tenant_id], DOCUMENTS_QUEUE, doc.task_id)
+    except ServiceUnavailable:
+        return False
+    log.info("document requeued tenant_id=%s document_id=%s task_id=%s", doc.tenant_id, doc.id, doc.task_id)
+    return True
+
+
 def _remove(session: Session, doc: Document, storage: LocalStorage) -> None:
     session.delete(doc)
     session.commit()
@@ -200,6 +249,7 @@ def details_view(doc: Document) -> dict[str, Any]:
         "size_bytes": doc.size_bytes,
         "sha256": doc.sha256,
         "error": doc.error_message,
+        "last_error": doc.last_error,
         "attempts": doc.attempts,
         "task": {
             "id": doc.task_id,

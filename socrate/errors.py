@@ -21,6 +21,10 @@ class NotFound(SocrateError):
     """Unknown object, or one owned by another tenant (never distinguished)."""
 
 
+class Conflict(SocrateError):
+    """The object is in a state that does not allow this action (e.g. retrying a ready document)."""
+
+
 class TooLarge(SocrateError):
     """The file exceeds the per-file limit."""
 
@@ -39,7 +43,3 @@ class ServiceUnavailable(SocrateError):
 
 class ProcessingError(SocrateError):
     """Permanent failure while processing a document (corrupt, encrypted, no text)."""
-
-
-class DocumentGone(SocrateError):
-    """The document was deleted while the worker was processing it."""

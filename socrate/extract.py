@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from socrate.config import Settings
 from socrate.errors import ProcessingError
 
 log = logging.getLogger(__name__)
@@ -19,10 +21,25 @@ class Extracted:
     pages: int | None
 
 
-def extract_text(path: Path, kind: str) -> Extracted:
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep a hostile file from exhausting a worker's memory or time."""
+
+    max_pages: int
+    max_uncompressed: int
+    max_chars: int
+
+
+def extract_text(path: Path, kind: str, settings: Settings) -> Extracted:
     """Extract and normalise text; raise ProcessingError with a human message on failure."""
+    limits = Limits(settings.max_pdf_pages, settings.max_docx_uncompressed_bytes, settings.max_text_chars)
     readers = {"pdf": _pdf, "docx": _docx, "txt": _plain, "md": _plain}
-    result = readers[kind](path)
+    try:
+        result = readers[kind](path, limits)
+    except RecursionError as exc:
+        raise ProcessingError(f"The {kind.upper()} file is too deeply nested to read") from exc
+    if len(result.text) > limits.max_chars:
+        raise ProcessingError(f"The document has more than {limits.max_chars:,} characters of text")
     text = normalise(result.text)
     if not text.strip():
         raise ProcessingError(NO_TEXT)
@@ -37,7 +54,7 @@ def normalise(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _pdf(path: Path) -> Extracted:
+def _pdf(path: Path, limits: Limits) -> Extracted:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -45,18 +62,27 @@ def _pdf(path: Path) -> Extracted:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise ProcessingError("The PDF is password-protected; upload an unlocked copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        count = len(reader.pages)
+        if count > limits.max_pages:
+            raise ProcessingError(f"The PDF has {count:,} pages; the limit is {limits.max_pages:,}")
+        pages, chars = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            if chars > limits.max_chars:
+                raise ProcessingError(f"The document has more than {limits.max_chars:,} characters of text")
     except ProcessingError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
         log.info("pdf unreadable path=%s error=%r", path, exc)
         raise ProcessingError("The PDF file is corrupt or unreadable") from exc
     return Extracted(text="\n\n".join(pages), pages=len(pages))
 
 
-def _docx(path: Path) -> Extracted:
+def _docx(path: Path, limits: Limits) -> Extracted:
     import docx
 
+    _check_zip_size(path, limits.max_uncompressed)
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises many unrelated types for broken files
@@ -69,9 +95,24 @@ def _docx(path: Path) -> Extracted:
     return Extracted(text="\n".join(parts), pages=None)
 
 
-def _plain(path: Path) -> Extracted:
-    raw = path.read_bytes()
-    return Extracted(text=decode_text(raw), pages=None)
+def _check_zip_size(path: Path, max_uncompressed: int) -> None:
+    """Refuse zip bombs from the central directory, before anything is inflated."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ProcessingError("The DOCX file is corrupt or unreadable") from exc
+    if total > max_uncompressed:
+        mb = 1024 * 1024
+        raise ProcessingError(
+            f"The DOCX expands to {total // mb:,} MB; the limit is {max_uncompressed // mb} MB"
+        )
+
+
+def _plain(path: Path, limits: Limits) -> Extracted:
+    if path.stat().st_size > limits.max_chars * 4:  # no encoding spends more than 4 bytes a character
+        raise ProcessingError(f"The document has more than {limits.max_chars:,} characters of text")
+    return Extracted(text=decode_text(path.read_bytes()), pages=None)
 
 
 WESTERN = ("cp1252", "latin_1", "iso8859_15")

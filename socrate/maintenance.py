@@ -1,23 +1,153 @@
-"""Cleanup that Celery Beat runs (queue ``maintenance``)."""
+"""Work Celery Beat schedules (queue ``maintenance``): cleanup and recovery of stuck documents.
+
+Both are idempotent and never touch a document that is legitimately queued or processing.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
+import redis
+from sqlalchemy import delete, or_, select
+
+from socrate import documents
 from socrate.context import Context
+from socrate.db import session_scope
+from socrate.models import ACTIVE_STATUSES, Document, LinkCode, Tenant, utcnow
+from socrate.processing import MAX_ATTEMPTS
+from socrate.queue import TaskQueue
 
 log = logging.getLogger(__name__)
-INCOMING_MAX_AGE_SECONDS = 3600
+TEMP_MAX_AGE_SECONDS = 3600
+LOCK_TIMEOUT_SECONDS = 1800
+NOT_HELD_UNKNOWN_FACTOR = 3
 
 
-def cleanup(ctx: Context, now: float | None = None) -> dict[str, int]:
-    """Remove abandoned upload temp files (interrupted uploads) older than an hour."""
-    now = time.time() if now is None else now
+@contextmanager
+def single_run(redis_url: str, name: str) -> Iterator[bool]:
+    """A Redis lock so two Beat processes (or overlapping runs) never clean at the same time."""
+    client = redis.Redis.from_url(redis_url)
+    lock = client.lock(f"socrate:lock:{name}", timeout=LOCK_TIMEOUT_SECONDS, blocking=False)
+    acquired = lock.acquire()
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            lock.release()
+        client.close()
+
+
+def cleanup(ctx: Context, now: datetime | None = None) -> dict[str, int]:
+    """Remove old failed/cancelled documents, expired retention, orphans, stale temp files, old codes."""
+    with single_run(ctx.settings.redis_url, "cleanup") as acquired:
+        if not acquired:
+            log.info("cleanup skipped: another run holds the lock")
+            return {"skipped": 1}
+        now = now or utcnow()
+        counts = {
+            "documents_removed": _remove_expired_documents(ctx, now),
+            "orphans_removed": _remove_orphans(ctx, now.timestamp()),
+            "temp_removed": _remove_stale_temp(ctx, now.timestamp()),
+            "link_codes_removed": _remove_expired_link_codes(ctx, now),
+        }
+    log.info("cleanup done %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
+def _remove_expired_documents(ctx: Context, now: datetime) -> int:
+    failed_cutoff = now - timedelta(days=ctx.settings.failed_retention_days)
     removed = 0
-    for path in ctx.storage.root.glob("tenants/*/incoming/*"):
-        if path.is_file() and now - path.stat().st_mtime > INCOMING_MAX_AGE_SECONDS:
-            path.unlink(missing_ok=True)
+    with session_scope(ctx.sessions) as session:
+        retention = dict(session.execute(select(Tenant.id, Tenant.retention_days).where(
+            Tenant.retention_days.is_not(None))).all())  # fmt: skip
+        stale_failed = (Document.status.in_(("failed", "cancelled"))) & (Document.updated_at < failed_cutoff)
+        past_retention = [
+            (Document.tenant_id == tenant_id) & (Document.created_at < now - timedelta(days=days))
+            for tenant_id, days in retention.items()
+        ]
+        stmt = select(Document).where(
+            Document.status.not_in(ACTIVE_STATUSES), or_(stale_failed, *past_retention)
+        )
+        for doc in session.scalars(stmt).all():
+            session.delete(doc)
+            session.commit()
+            ctx.storage.delete(ctx.storage.document_prefix(doc.tenant_id, doc.id))
             removed += 1
-    log.info("cleanup done incoming_removed=%d", removed)
-    return {"incoming_removed": removed}
+    return removed
+
+
+def _remove_orphans(ctx: Context, now: float) -> int:
+    """Document folders with no row (e.g. a crash between storing and committing), older than an hour."""
+    folders = [p for p in ctx.storage.root.glob("tenants/*/documents/*") if p.is_dir()]
+    if not folders:
+        return 0
+    with session_scope(ctx.sessions) as session:
+        known = set(session.scalars(select(Document.id)).all())
+    removed = 0
+    for folder in folders:
+        if folder.name not in known and now - folder.stat().st_mtime > TEMP_MAX_AGE_SECONDS:
+            ctx.storage.delete(str(folder.relative_to(ctx.storage.root)))
+            removed += 1
+    return removed
+
+
+def _remove_stale_temp(ctx: Context, now: float) -> int:
+    """Interrupted uploads and partial encoder outputs left by killed runs, older than an hour."""
+    removed = 0
+    patterns = ("tenants/*/incoming/*", "tenants/*/documents/*/.tmp-*", "tenants/*/documents/*/memvid.old-*")
+    for pattern in patterns:
+        for path in ctx.storage.root.glob(pattern):
+            if now - path.stat().st_mtime > TEMP_MAX_AGE_SECONDS:
+                ctx.storage.delete(str(path.relative_to(ctx.storage.root)))
+                removed += 1
+    return removed
+
+
+def _remove_expired_link_codes(ctx: Context, now: datetime) -> int:
+    with session_scope(ctx.sessions) as session:
+        result = session.execute(delete(LinkCode).where(LinkCode.expires_at < now))
+        return result.rowcount or 0
+
+
+def recover_stuck(ctx: Context, queue: TaskQueue, now: datetime | None = None) -> dict[str, int]:
+    """Re-dispatch queued/processing documents that no worker holds (bounded), else fail them."""
+    with single_run(ctx.settings.redis_url, "recover") as acquired:
+        if not acquired:
+            return {"skipped": 1}
+        now = now or utcnow()
+        held = queue.held_task_ids()
+        quiet = ctx.settings.stuck_after_seconds * (1 if held is not None else NOT_HELD_UNKNOWN_FACTOR)
+        hard_limit = ctx.settings.task_time_limit + ctx.settings.stuck_after_seconds
+        counts = {"requeued": 0, "failed": 0}
+        with session_scope(ctx.sessions) as session:
+            stmt = select(Document).where(
+                Document.status.in_(ACTIVE_STATUSES), Document.updated_at < now - timedelta(seconds=quiet)
+            )
+            for doc in session.scalars(stmt).all():
+                overdue = doc.started_at is not None and doc.started_at < now - timedelta(seconds=hard_limit)
+                if held is not None and doc.task_id in held and not overdue:
+                    continue
+                if doc.attempts >= MAX_ATTEMPTS or overdue:
+                    _fail(doc, now, overdue)
+                    session.commit()
+                    counts["failed"] += 1
+                elif documents.requeue(
+                    session, doc, queue, "Re-queued: the previous worker stopped responding"
+                ):
+                    counts["requeued"] += 1
+    log.info("recovery done requeued=%d failed=%d", counts["requeued"], counts["failed"])
+    return counts
+
+
+def _fail(doc: Document, now: datetime, overdue: bool) -> None:
+    reason = (
+        "Processing timed out; the document may be too large"
+        if overdue
+        else f"Processing did not complete after {doc.attempts} attempts; please retry"
+    )
+    doc.status, doc.task_state, doc.message = "failed", "FAILURE", "Failed"
+    doc.error_message = doc.last_error = reason
+    doc.completed_at = doc.updated_at = now

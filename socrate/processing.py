@@ -1,56 +1,133 @@
-"""The worker's side of a document: extract, chunk, encode, record — reporting real progress."""
+"""The worker's side of a document: claim, extract, chunk, encode, record — with real progress.
+
+Runs are idempotent: the row names the task id that owns it, every write is conditional on that
+ownership, outputs are built in a private temporary folder and moved into place atomically, so a
+redelivered or superseded run can never mix its files with another's.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import random
 import shutil
 import socket
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from socrate import encoding
 from socrate.config import Settings
 from socrate.db import session_scope
 from socrate.encoding import Encoder
-from socrate.errors import DocumentGone, NotFound, ProcessingError
+from socrate.errors import NotFound, ProcessingError
 from socrate.extract import extract_text
-from socrate.models import Document, utcnow
+from socrate.models import Document, Tenant, utcnow
 from socrate.storage import LocalStorage
-from socrate.tenancy import get_owned, update_owned
+from socrate.tenancy import get_owned, select_owned, update_owned
 
 log = logging.getLogger(__name__)
 
+MAX_ATTEMPTS = 3
 ENCODE_START, ENCODE_END = 20, 80
 TIMED_OUT = "Processing timed out; the document may be too large"
+INTERNAL = "Processing failed because of an internal error; please retry or contact support"
+
+
+class Superseded(Exception):
+    """This run no longer owns the row: deleted, cancelled, or re-dispatched under another task."""
+
+
+class Busy(Exception):
+    """The tenant already has its maximum of documents processing; try again shortly."""
+
+
+class Transient(Exception):
+    """A temporary failure (database, Redis, storage I/O); the task retries it with backoff."""
+
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Connection and I/O trouble that a later attempt can outlive."""
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError):
+        return True
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError | ConnectionError | TimeoutError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in {errno.EIO, errno.ENOSPC, errno.EAGAIN, errno.EBUSY}
+
+
+def backoff_seconds(attempt: int, base: float = 2.0, cap: float = 60.0) -> float:
+    """Exponential backoff with full jitter, so retries of many documents do not stampede."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+@dataclass(frozen=True)
+class _Claim:
+    source_key: str
+    kind: str
+    attempts: int
 
 
 class _Reporter:
-    """Writes status/progress/message to the row in short transactions; never goes backwards."""
+    """Writes progress to the row in short transactions, only while this run owns it."""
 
-    def __init__(self, factory: sessionmaker[Session], tenant_id: str, document_id: str) -> None:
-        self.factory, self.tenant_id, self.document_id = factory, tenant_id, document_id
+    def __init__(
+        self, factory: sessionmaker[Session], tenant_id: str, document_id: str, task_id: str
+    ) -> None:
+        self.factory, self.tenant_id, self.document_id, self.task_id = (
+            factory,
+            tenant_id,
+            document_id,
+            task_id,
+        )
         self.progress = 0
 
     def __call__(self, progress: int, message: str, **fields: object) -> None:
         self.progress = max(self.progress, progress)
+        owned = (Document.task_id == self.task_id, Document.status == "processing")
         try:
             with session_scope(self.factory) as session:
                 update_owned(
-                    session,
-                    Document,
-                    self.document_id,
-                    self.tenant_id,
-                    progress=self.progress,
-                    message=message,
-                    updated_at=utcnow(),
-                    **fields,
-                )
+                    session, Document, self.document_id, self.tenant_id, only_if=owned,
+                    progress=self.progress, message=message, updated_at=utcnow(), **fields,
+                )  # fmt: skip
         except NotFound as exc:
-            raise DocumentGone("document was deleted during processing") from exc
+            raise Superseded from exc
+
+
+def _claim(factory: sessionmaker[Session], tenant_id: str, document_id: str, task_id: str) -> _Claim | str:
+    """Take ownership for this run, or say why not (a final status, or 'superseded')."""
+    with session_scope(factory) as session:
+        tenant = session.scalars(select(Tenant).where(Tenant.id == tenant_id).with_for_update()).first()
+        try:  # row lock: a concurrent cancel or retry must not be overwritten by this claim
+            doc = get_owned(session, Document, document_id, tenant_id, for_update=True)
+        except NotFound:
+            return "deleted"
+        if doc.task_id != task_id:
+            return "superseded"
+        if doc.status not in ("queued", "processing"):
+            return doc.status
+        busy = select_owned(Document, tenant_id).where(Document.status == "processing", Document.id != doc.id)
+        if (
+            tenant
+            and session.scalar(select(func.count()).select_from(busy.subquery())) >= tenant.max_concurrent
+        ):
+            raise Busy
+        doc.attempts += 1
+        doc.status, doc.task_state, doc.progress, doc.message = "processing", "STARTED", 10, "Reading file"
+        doc.started_at = doc.updated_at = utcnow()
+        doc.error_message = None
+        return _Claim(source_key=doc.storage_key, kind=doc.file_kind, attempts=doc.attempts)
 
 
 def process(
@@ -64,64 +141,69 @@ def process(
     get_encoder: Callable[[], Encoder] = encoding.get_encoder,
     is_timeout: Callable[[BaseException], bool] = lambda exc: False,
 ) -> str:
-    """Run one document to ``ready`` or ``failed``; returns the final status."""
-    with session_scope(factory) as session:
-        try:
-            doc = get_owned(session, Document, document_id, tenant_id)
-        except NotFound:
-            log.info("document gone before start tenant_id=%s document_id=%s", tenant_id, document_id)
-            return "deleted"
-        if doc.status in ("ready", "failed"):
-            return doc.status
-        source_key, kind, attempts = doc.storage_key, doc.file_kind, doc.attempts
-    report = _Reporter(factory, tenant_id, document_id)
+    """Run one document to a final status; raises Busy or Transient for the task to re-queue."""
+    claim = _claim(factory, tenant_id, document_id, task_id)
+    if isinstance(claim, str):
+        log.info("nothing to do tenant_id=%s document_id=%s task_id=%s reason=%s", tenant_id, document_id,
+                 task_id, claim)  # fmt: skip
+        return claim
+    report = _Reporter(factory, tenant_id, document_id, task_id)
+    report.progress = 10
     work_dir = storage.path(f"{storage.document_prefix(tenant_id, document_id)}/.tmp-{uuid.uuid4().hex}")
     try:
-        report(
-            10,
-            "Reading file",
-            status="processing",
-            task_state="STARTED",
-            task_id=task_id,
-            started_at=utcnow(),
-            attempts=attempts + 1,
-            error_message=None,
-        )
-        source = storage.path(source_key)
+        source = storage.path(claim.source_key)
         if not source.is_file():
             raise ProcessingError("The uploaded file is missing from storage; please upload it again")
-        _encode(report, source, kind, work_dir, tenant_id, document_id, storage, settings, get_encoder)
+        _encode(report, source, claim.kind, work_dir, tenant_id, document_id, storage, settings, get_encoder)
         return "ready"
-    except DocumentGone:
-        log.info("document deleted mid-processing tenant_id=%s document_id=%s", tenant_id, document_id)
-        storage.delete(storage.document_prefix(tenant_id, document_id))  # outputs we may have moved in
-        return "deleted"
+    except Superseded:
+        log.info("run superseded tenant_id=%s document_id=%s task_id=%s", tenant_id, document_id, task_id)
+        _drop_outputs_if_deleted(factory, tenant_id, document_id, storage)
+        return "superseded"
     except BaseException as exc:
-        message = _human_message(exc, is_timeout)
-        log.warning(
-            "document failed tenant_id=%s document_id=%s task_id=%s error=%r",
-            tenant_id,
-            document_id,
-            task_id,
-            exc,
-            exc_info=not isinstance(exc, ProcessingError),
-        )
-        try:
-            report(
-                report.progress,
-                "Failed",
-                status="failed",
-                task_state="FAILURE",
-                error_message=message,
-                completed_at=utcnow(),
-            )
-        except DocumentGone:
-            return "deleted"
-        if not isinstance(exc, Exception):
-            raise  # KeyboardInterrupt/SystemExit: record, then let the worker stop
-        return "failed"
+        return _fail_or_retry(report, exc, claim.attempts, is_timeout, (tenant_id, document_id, task_id))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _fail_or_retry(
+    report: _Reporter,
+    exc: BaseException,
+    attempts: int,
+    is_timeout: Callable[[BaseException], bool],
+    ids: tuple[str, str, str],
+) -> str:
+    transient = is_transient(exc)
+    log.warning("document error tenant_id=%s document_id=%s task_id=%s attempt=%d transient=%s error=%r",
+                *ids, attempts, transient, exc,
+                exc_info=not isinstance(exc, ProcessingError | Transient))  # fmt: skip
+    if transient and attempts < MAX_ATTEMPTS:
+        reason = f"Temporary problem ({type(exc).__name__}); retrying, attempt {attempts} of {MAX_ATTEMPTS}"
+        try:
+            report(report.progress, reason, task_state="RETRY", last_error=reason)
+        except Exception:  # the database may be the thing that is down: the retry still happens
+            log.info("could not record retry document_id=%s", ids[1])
+        raise Transient(reason, attempts) from exc
+    message = _human_message(exc, is_timeout, transient, attempts)
+    try:
+        report(report.progress, "Failed", status="failed", task_state="FAILURE", error_message=message,
+               last_error=message, completed_at=utcnow())  # fmt: skip
+    except Superseded:
+        return "superseded"
+    if not isinstance(exc, Exception):
+        raise exc  # KeyboardInterrupt/SystemExit: recorded, now let the worker stop
+    return "failed"
+
+
+def _drop_outputs_if_deleted(
+    factory: sessionmaker[Session], tenant_id: str, document_id: str, storage: LocalStorage
+) -> None:
+    """A deleted document's folder may have been recreated by this run's move: remove it."""
+    with session_scope(factory) as session:
+        try:
+            get_owned(session, Document, document_id, tenant_id)
+        except NotFound:
+            storage.delete(storage.document_prefix(tenant_id, document_id))
 
 
 def _encode(
@@ -136,18 +218,12 @@ def _encode(
     get_encoder: Callable[[], Encoder],
 ) -> None:
     report(20, "Extracting text")
-    extracted = extract_text(source, kind)
+    extracted = extract_text(source, kind, settings)
     language = encoding.detect_language(extracted.text)
     encoder = get_encoder()
     chunks = encoder.chunk(extracted.text, settings.chunk_tokens, settings.chunk_overlap)
-    report(
-        ENCODE_START,
-        "Running memvid encoder",
-        pages=extracted.pages,
-        language=language,
-        total_tokens=chunks.total_tokens,
-        task_state="PROGRESS",
-    )
+    report(ENCODE_START, "Running memvid encoder", pages=extracted.pages, language=language,
+           total_tokens=chunks.total_tokens, task_state="PROGRESS")  # fmt: skip
 
     def on_progress(done: int, total: int) -> None:
         span = ENCODE_END - ENCODE_START
@@ -159,29 +235,25 @@ def _encode(
     storage.replace_dir(work_dir, out_key)
     now = utcnow()
     report(
-        100,
-        "Complete",
-        status="ready",
-        task_state="SUCCESS",
-        total_chunks=memory.chunks,
-        encoder=encoder.name,
-        encoder_version=encoder.version,
-        chunk_size=settings.chunk_tokens,
-        chunk_overlap=settings.chunk_overlap,
+        100, "Complete", status="ready", task_state="SUCCESS",
+        total_chunks=memory.chunks, encoder=encoder.name, encoder_version=encoder.version,
+        chunk_size=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap,
         outputs={"index": f"{out_key}/{memory.index_file}", "metadata": f"{out_key}/{memory.metadata_file}"},
-        worker_info={
-            "hostname": socket.gethostname(),
-            "pid": os.getpid(),
-            "model_loads": encoding.model_loads(),
-        },
-        processed_at=now,
-        completed_at=now,
-    )
+        worker_info=_worker_info(), processed_at=now, completed_at=now,
+    )  # fmt: skip
 
 
-def _human_message(exc: BaseException, is_timeout: Callable[[BaseException], bool]) -> str:
+def _worker_info() -> dict[str, object]:
+    """Which process encoded the document, and how often it loaded the model (once, if healthy)."""
+    return {"hostname": socket.gethostname(), "pid": os.getpid(), "model_loads": encoding.model_loads()}
+
+
+def _human_message(exc: BaseException, is_timeout: Callable[[BaseException], bool], transient: bool,
+                   attempts: int) -> str:  # fmt: skip
     if isinstance(exc, ProcessingError):
         return exc.message
     if is_timeout(exc):
         return TIMED_OUT
-    return "Processing failed because of an internal error; please retry or contact support"
+    if transient:
+        return f"Processing failed after {attempts} attempts because of a temporary problem; please retry"
+    return INTERNAL

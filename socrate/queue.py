@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Protocol
+
+import redis
 
 from socrate.errors import ServiceUnavailable
 
@@ -11,6 +14,7 @@ log = logging.getLogger(__name__)
 
 PROCESS_DOCUMENT = "socrate.process_document"
 CLEANUP = "socrate.cleanup_old_documents"
+RECOVER = "socrate.recover_stuck_documents"
 DOCUMENTS_QUEUE = "documents"
 MAINTENANCE_QUEUE = "maintenance"
 
@@ -19,6 +23,7 @@ PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "i
 
 class CeleryLike(Protocol):
     control: Any
+    conf: Any
 
     def send_task(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
 
@@ -49,3 +54,24 @@ class TaskQueue:
     def ping_workers(self, timeout: float) -> int:
         """Number of workers that answered a ping within ``timeout`` seconds."""
         return len(self.celery.control.ping(timeout=timeout) or [])
+
+    def held_task_ids(self, timeout: float = 2.0) -> set[str] | None:
+        """Task ids waiting in the broker or held by a live worker; None if workers can't be asked.
+
+        A message left unacknowledged by a crashed worker is deliberately *not* counted: nobody
+        is running it, and Redis only redelivers it after the visibility timeout (hours).
+        """
+        client = redis.Redis.from_url(self.celery.conf.broker_url, socket_timeout=timeout)
+        try:
+            held = {json.loads(raw)["headers"]["id"] for raw in client.lrange(DOCUMENTS_QUEUE, 0, -1)}
+        finally:
+            client.close()
+        replies = self.celery.control.inspect(timeout=timeout)
+        for method in (replies.active, replies.reserved, replies.scheduled):
+            answer = method()
+            if answer is None:
+                return None
+            for tasks in answer.values():
+                for task in tasks:
+                    held.add(task.get("id") or task.get("request", {}).get("id"))
+        return held

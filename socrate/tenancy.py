@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -18,10 +19,19 @@ def select_owned(model: type[T], tenant_id: str) -> Select[tuple[T]]:
     return select(model).where(model.tenant_id == tenant_id)  # type: ignore[attr-defined]
 
 
+def _require_uuid(model: type, object_id: str) -> None:
+    """Malformed ids (NUL bytes, junk) are simply not found: never a database error."""
+    try:
+        uuid.UUID(str(object_id))
+    except ValueError:
+        raise NotFound(f"{model.__name__.lower()} not found") from None
+
+
 def get_owned(
     session: Session, model: type[T], object_id: str, tenant_id: str, *, for_update: bool = False
 ) -> T:
     """The row with this id owned by this tenant, else NotFound (same for other tenants' rows)."""
+    _require_uuid(model, object_id)
     stmt = select_owned(model, tenant_id).where(model.id == object_id)  # type: ignore[attr-defined]
     if for_update:
         stmt = stmt.with_for_update()
@@ -44,6 +54,7 @@ def get_owned_columns(
     conn: Connection, model: type[T], object_id: str, tenant_id: str, columns: tuple[Any, ...]
 ) -> Row[Any]:
     """Some columns of an owned row on a bare connection (hot paths such as polling), else NotFound."""
+    _require_uuid(model, object_id)
     stmt = _owned_columns_statement(model, columns)
     row = conn.execute(stmt, {"object_id": object_id, "tenant_id": tenant_id}).first()
     if row is None:
@@ -51,11 +62,19 @@ def get_owned_columns(
     return row
 
 
-def update_owned(session: Session, model: type[T], object_id: str, tenant_id: str, **values: object) -> None:
-    """UPDATE one owned row in place; NotFound if it no longer exists (e.g. deleted meanwhile)."""
+def update_owned(
+    session: Session,
+    model: type[T],
+    object_id: str,
+    tenant_id: str,
+    *,
+    only_if: tuple[Any, ...] = (),
+    **values: object,
+) -> None:
+    """UPDATE one owned row in place; NotFound if it is gone or fails the ``only_if`` conditions."""
     stmt = (
         update(model)
-        .where(model.id == object_id, model.tenant_id == tenant_id)  # type: ignore[attr-defined]
+        .where(model.id == object_id, model.tenant_id == tenant_id, *only_if)  # type: ignore[attr-defined]
         .values(**values)
         .execution_options(synchronize_session=False)
     )

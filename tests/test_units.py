@@ -78,3 +78,12 @@ def test_cli_tenant_create_prints_json_with_a_working_key(services, settings, cl
     assert set(created) == {"tenant_id", "api_key"}
     response = client.get("/api/documents", headers={"Authorization": f"Bearer {created['api_key']}"})
     assert response.status_code == 200 and response.get_json()["total"] == 0
+
+
+def test_migrations_match_the_models(settings):  # type: ignore[no-untyped-def]
+    """The schema Alembic builds is exactly what the models describe (no forgotten migration)."""
+    from alembic import command
+
+    from socrate.migrate import alembic_config
+
+    command.check(alembic_config(settings.database_url))

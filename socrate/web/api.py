@@ -76,3 +76,17 @@ def list_documents() -> Response:
 def delete(document_id: str) -> Response:
     documents.delete(session(), g.tenant_id, document_id, storage=ctx().storage, queue=queue())
     return jsonify(success=True, document_id=document_id, message="Document deleted")
+
+
+@bp.post("/documents/<document_id>/cancel")
+@require_tenant
+def cancel(document_id: str) -> Response:
+    doc = documents.cancel(session(), g.tenant_id, document_id, queue=queue())
+    return jsonify(documents.status_view(doc))
+
+
+@bp.post("/documents/<document_id>/retry")
+@require_tenant
+def retry(document_id: str) -> tuple[Response, int]:
+    doc = documents.retry(session(), g.tenant_id, document_id, queue=queue())
+    return jsonify(documents.status_view(doc)), 202

@@ -16,6 +16,7 @@ STATUS = {
     errors.BadRequest: 400,
     errors.Unauthorized: 401,
     errors.NotFound: 404,
+    errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.QuotaExceeded: 413,
     errors.UnsupportedType: 415,
