@@ -34,6 +34,8 @@ def make_celery(settings: Settings) -> Celery:
         worker_send_task_events=True,
         worker_prefetch_multiplier=1,
         worker_max_tasks_per_child=settings.worker_max_tasks_per_child,
+        # A child loads the embedding model before it reports "up"; billiard's 4 s default kills it.
+        worker_proc_alive_timeout=120,
         result_expires=24 * 3600,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=2,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 from celery_config import celery
 from socrate import context, encoding, maintenance, processing
@@ -26,6 +26,12 @@ def worker_context() -> Context:
     return _ctx
 
 
+@worker_init.connect
+def _preload_encoder_modules(**_: object) -> None:
+    """Import torch/memvid once in the parent so every forked (or recycled) child starts fast."""
+    import socrate.memvid_backend  # noqa: F401
+
+
 @worker_process_init.connect
 def _init_worker_process(**_: object) -> None:
     """Fresh DB pool after fork, and the embedding model loaded before the first task."""
@@ -36,7 +42,7 @@ def _init_worker_process(**_: object) -> None:
 
 
 @celery.task(name=PROCESS_DOCUMENT, bind=True)
-def process_document_task(self, document_id: str, tenant_id: str) -> str:  # type: ignore[no-untyped-def]
+def process_document_task(self, document_id: str, tenant_id: str, previous_error: str | None = None) -> str:  # type: ignore[no-untyped-def]
     ctx = worker_context()
     try:
         return processing.process(
@@ -47,18 +53,28 @@ def process_document_task(self, document_id: str, tenant_id: str) -> str:  # typ
             storage=ctx.storage,
             settings=ctx.settings,
             is_timeout=lambda exc: isinstance(exc, SoftTimeLimitExceeded),
+            previous_error=previous_error,
         )
     except processing.Busy:
         raise self.retry(countdown=BUSY_RETRY_SECONDS, max_retries=None) from None
     except processing.Transient as exc:
-        raise self.retry(countdown=processing.backoff_seconds(exc.attempts), max_retries=None) from exc
+        # The reason travels with the retry: the database may have been too down to record it.
+        raise self.retry(
+            countdown=processing.backoff_seconds(exc.attempts),
+            max_retries=None,
+            kwargs={"previous_error": str(exc)},
+        ) from exc
     except Exception as exc:
         if not processing.is_transient(exc):
             raise
         # Failed before the run could claim the row (e.g. the database is down): Celery counts these.
         retries = self.request.retries
         raise self.retry(
-            countdown=processing.backoff_seconds(retries), max_retries=processing.MAX_ATTEMPTS
+            countdown=processing.backoff_seconds(retries),
+            max_retries=processing.MAX_ATTEMPTS,
+            kwargs={
+                "previous_error": f"Temporary problem ({type(exc).__name__}) before processing could start"
+            },
         ) from exc
 
 

@@ -6,7 +6,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import PurePath
 from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, func, select
@@ -61,7 +60,7 @@ def create(
     """Validate, store, commit the row, then queue; on any failure nothing is left behind."""
     if source not in DOCUMENT_SOURCES:
         raise ValueError(f"unknown source {source!r}")
-    filename = PurePath(upload.filename or "").name.strip()
+    filename = filetypes.clean_filename(upload.filename or "")
     if not filename:
         raise BadRequest("No file was uploaded (multipart field 'file')")
     kind = filetypes.kind_from_name(filename)

@@ -19,9 +19,9 @@ def free_port() -> int:
 class EmbeddedRedis:
     """Starts redis-server bound to 127.0.0.1 on a free port, nothing persisted."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = Path(data_dir)
-        self.port = free_port()
+        self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 import zipfile
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 
 from socrate.errors import UnsupportedType
 
@@ -15,6 +16,19 @@ CONTENT_TYPES = {
     "md": "text/markdown",
 }
 ALLOWED = "PDF, TXT, Markdown (.md) or DOCX"
+
+
+MAX_FILENAME_CHARS = 200
+
+
+def clean_filename(raw: str) -> str:
+    """The name to show and store: no folders, control or bidi/format characters, bounded length."""
+    name = PurePosixPath(raw.replace("\\", "/")).name
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf")).strip().lstrip(".")
+    if len(name) > MAX_FILENAME_CHARS:
+        suffix = PurePath(name).suffix[:16]
+        name = name[: MAX_FILENAME_CHARS - len(suffix)] + suffix
+    return name
 
 
 def kind_from_name(filename: str) -> str:

@@ -105,7 +105,9 @@ class _Reporter:
             raise Superseded from exc
 
 
-def _claim(factory: sessionmaker[Session], tenant_id: str, document_id: str, task_id: str) -> _Claim | str:
+def _claim(
+    factory: sessionmaker[Session], tenant_id: str, document_id: str, task_id: str, previous_error: str | None
+) -> _Claim | str:
     """Take ownership for this run, or say why not (a final status, or 'superseded')."""
     with session_scope(factory) as session:
         tenant = session.scalars(select(Tenant).where(Tenant.id == tenant_id).with_for_update()).first()
@@ -127,6 +129,8 @@ def _claim(factory: sessionmaker[Session], tenant_id: str, document_id: str, tas
         doc.status, doc.task_state, doc.progress, doc.message = "processing", "STARTED", 10, "Reading file"
         doc.started_at = doc.updated_at = utcnow()
         doc.error_message = None
+        if previous_error:
+            doc.last_error = previous_error
         return _Claim(source_key=doc.storage_key, kind=doc.file_kind, attempts=doc.attempts)
 
 
@@ -140,16 +144,23 @@ def process(
     settings: Settings,
     get_encoder: Callable[[], Encoder] = encoding.get_encoder,
     is_timeout: Callable[[BaseException], bool] = lambda exc: False,
+    previous_error: str | None = None,
 ) -> str:
-    """Run one document to a final status; raises Busy or Transient for the task to re-queue."""
-    claim = _claim(factory, tenant_id, document_id, task_id)
+    """Run one document to a final status; raises Busy or Transient for the task to re-queue.
+
+    ``previous_error`` is why an earlier attempt of this task gave up (kept as ``last_error``).
+    """
+    claim = _claim(factory, tenant_id, document_id, task_id, previous_error)
     if isinstance(claim, str):
         log.info("nothing to do tenant_id=%s document_id=%s task_id=%s reason=%s", tenant_id, document_id,
                  task_id, claim)  # fmt: skip
         return claim
     report = _Reporter(factory, tenant_id, document_id, task_id)
     report.progress = 10
-    work_dir = storage.path(f"{storage.document_prefix(tenant_id, document_id)}/.tmp-{uuid.uuid4().hex}")
+    prefix = storage.document_prefix(tenant_id, document_id)
+    for leftover in storage.path(prefix).glob(".tmp-*"):  # partial outputs of crashed or superseded runs
+        shutil.rmtree(leftover, ignore_errors=True)
+    work_dir = storage.path(f"{prefix}/.tmp-{uuid.uuid4().hex}")
     try:
         source = storage.path(claim.source_key)
         if not source.is_file():

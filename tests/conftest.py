@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import io
 import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from sqlalchemy import text
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import Worker
+
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
-WORKER_START_TIMEOUT = 180
 
 
 def _redis_test_url(url: str) -> str:
@@ -163,32 +158,11 @@ def wait_done(client, tenant: TenantHandle, doc_id: str, timeout: float = 240) -
 
 
 @pytest.fixture(scope="session")
-def worker(services, settings, celery_app, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def worker(services, settings, celery_app, tmp_path_factory) -> Iterator[Worker]:  # type: ignore[no-untyped-def]
     """A real Celery worker process (prefork, one child) consuming the test broker."""
-    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    cmd = [sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q", "documents,maintenance",
-           "--concurrency", "1", "--pool", "prefork", "-n", name, "--loglevel", "info", "-E"]  # fmt: skip
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env={**os.environ, **services}, stdout=log_file, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + WORKER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"worker exited early:\n{log_path.read_text()[-4000:]}")
-        replies = celery_app.control.ping(destination=[name], timeout=1.0) or []
-        if replies:
-            break
-    else:
-        proc.kill()
-        raise RuntimeError(f"worker did not answer pings:\n{log_path.read_text()[-4000:]}")
-    yield name
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    proc = Worker(services, tmp_path_factory.mktemp("worker") / "worker.log").start(celery_app)
+    yield proc
+    proc.stop()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ from socrate import maintenance, processing
 from socrate.models import Document, LinkCode, Tenant, utcnow
 from socrate.queue import TaskQueue
 from tests import docgen
-from tests.conftest import ROOT, upload, wait_done
+from tests.conftest import upload, wait_done
+from tests.processes import ROOT
 
 
 def _set(ctx, doc_id: str, **values) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from socrate.config import Settings
 from socrate.encoding import detect_language, token_windows
 from socrate.extract import decode_text, normalise
 from tests import docgen
-from tests.conftest import ROOT
+from tests.processes import ROOT
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,179 @@
+"""A corpus of broken and hostile files, generated here (nothing downloaded).
+
+Each case says what a user must see: a 4xx at upload (``status``), or a final document status
+from ``finals`` with ``reason`` in its message when it fails.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tests import docgen
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    filename: str
+    make: Callable[[], bytes]
+    status: int = 202
+    finals: frozenset[str] = field(default_factory=lambda: frozenset({"failed"}))
+    reason: str = ""
+
+
+def _pdf_objects(objects: list[bytes], root: int = 1) -> bytes:
+    """A PDF with a correct xref table for the given object bodies."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(
+        b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref)
+    )
+    return out.getvalue()
+
+
+def pdf_claiming_100k_pages() -> bytes:
+    return _pdf_objects(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 100000 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+        ]
+    )
+
+
+def pdf_self_referencing() -> bytes:
+    return _pdf_objects(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>",
+        ]
+    )
+
+
+def pdf_deeply_nested() -> bytes:
+    depth = 50_000
+    return _pdf_objects(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R /Deep " + b"[" * depth + b"]" * depth + b" >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+        ]
+    )
+
+
+def _docx_with(document_xml: bytes | None, extra: dict[str, bytes] | None = None) -> bytes:
+    """Take a real DOCX and replace (or drop) word/document.xml."""
+    source = zipfile.ZipFile(io.BytesIO(docgen.docx()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for item in source.infolist():
+            if item.filename == "word/document.xml":
+                if document_xml is not None:
+                    zf.writestr(item.filename, document_xml)
+            else:
+                zf.writestr(item, source.read(item))
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def docx_xxe() -> bytes:
+    xml = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        b"<w:body><w:p><w:r><w:t>Secret: &xxe; end of the quarterly report text.</w:t></w:r></w:p></w:body>"
+        b"</w:document>"
+    )
+    return _docx_with(xml)
+
+
+def docx_zip_bomb() -> bytes:
+    """~300 MB of zeros in a part, deflated to a few hundred KB."""
+    out = io.BytesIO()
+    base = _docx_with(None)
+    with zipfile.ZipFile(io.BytesIO(base)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for item in src.infolist():
+            zf.writestr(item, src.read(item))
+        with zf.open("word/document.xml", "w", force_zip64=True) as part:
+            block = b"\0" * MB
+            for _ in range(300):
+                part.write(block)
+    return out.getvalue()
+
+
+def truncated_pdf() -> bytes:
+    full = docgen.pdf(pages=3)
+    return full[: len(full) // 2]
+
+
+CASES = [
+    Case("empty file", "empty.txt", lambda: b"", status=400),
+    Case("one byte", "one.txt", lambda: b"a", finals=frozenset({"ready", "failed"})),
+    Case("wrong extension", "payload.exe", lambda: b"MZ\x90\x00", status=415),
+    Case("binary named .txt", "binary.txt", lambda: bytes(range(256)) * 10, status=415),
+    Case(
+        "Latin-1 text",
+        "latin1.txt",
+        lambda: docgen.txt("it").decode().encode("latin-1"),
+        finals=frozenset({"ready"}),
+    ),
+    Case(
+        "UTF-16 text",
+        "utf16.txt",
+        lambda: docgen.txt("en").decode().encode("utf-16"),
+        finals=frozenset({"ready"}),
+    ),
+    Case("PDF without text layer", "scan.pdf", lambda: docgen.pdf(pages=2, blank=True), reason="No text"),
+    Case("encrypted PDF", "locked.pdf", lambda: docgen.pdf(pages=1, encrypt="pw"), reason="password"),
+    Case("truncated PDF", "truncated.pdf", truncated_pdf, finals=frozenset({"ready", "failed"})),
+    Case("corrupt PDF", "corrupt.pdf", lambda: b"%PDF-1.4\n" + b"\x13garbage" * 500, reason="corrupt"),
+    Case("PDF header only", "header.pdf", lambda: b"%PDF-1.7\n", reason="corrupt"),
+    Case("self-referencing PDF", "loop.pdf", pdf_self_referencing, finals=frozenset({"failed"})),
+    Case("deeply nested PDF", "deep.pdf", pdf_deeply_nested, finals=frozenset({"failed"})),
+    Case("PDF claiming 100k pages", "huge.pdf", pdf_claiming_100k_pages, reason="No text"),
+    Case("DOCX zip bomb", "bomb.docx", docx_zip_bomb, reason="expands to"),
+    Case("DOCX with XML external entity", "xxe.docx", docx_xxe, finals=frozenset({"ready", "failed"})),
+    Case("DOCX that is not a zip", "plain.docx", lambda: b"just words, no zip", status=415),
+    Case("zip without document.xml", "empty-zip.docx", lambda: _docx_with(None), status=415),
+    Case(
+        "DOCX with broken XML", "broken.docx", lambda: _docx_with(b"<w:document><unclosed"), reason="corrupt"
+    ),
+    Case("PNG named .docx", "image.docx", lambda: b"\x89PNG\r\n\x1a\n" + b"\0" * 64, status=415),
+    Case("zip named .pdf", "archive.pdf", lambda: _docx_with(None), status=415),
+    Case("Markdown of 50 MB on one line", "long.md", lambda: b"a" * (50 * MB), reason="characters"),
+    Case("over the per-file limit", "big.txt", lambda: b"word " * (10 * MB + 1), status=413),
+    Case(
+        "whitespace and control characters", "blank.txt", lambda: b" \t\n\x0b\x0c\r\n" * 200, reason="No text"
+    ),
+    Case(
+        "invalid UTF-8 high bytes",
+        "mojibake.txt",
+        lambda: bytes(range(0x80, 0x100)) * 40,
+        finals=frozenset({"ready", "failed"}),
+    ),
+    Case(
+        "HTML named .md",
+        "page.md",
+        lambda: b"<html><body><h1>Hello</h1><p>" + docgen.txt() + b"</p></body></html>",
+        finals=frozenset({"ready"}),
+    ),
+    Case("path traversal name", "../../etc/passwd.txt", lambda: docgen.txt(), finals=frozenset({"ready"})),
+    Case("NUL byte in name", "evil\x00.txt", lambda: docgen.txt(), finals=frozenset({"ready"})),
+    Case("500-character name", "n" * 500 + ".txt", lambda: docgen.txt(), finals=frozenset({"ready"})),
+    Case("emoji name", "📄 notes 🚀.md", lambda: docgen.markdown(), finals=frozenset({"ready"})),
+    Case("RTL override name", "\u202ecod.exe\u202c.txt", lambda: docgen.txt(), finals=frozenset({"ready"})),
+]

@@ -1,0 +1,61 @@
+"""Real Celery worker processes for tests: start, wait until they answer, kill -9, stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 180
+
+
+class Worker:
+    """``celery worker`` (prefork, one child) in its own process group, logging to ``log_path``."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env, self.log_path = env, log_path
+        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, celery_app) -> Worker:  # type: ignore[no-untyped-def]
+        cmd = [sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q", "documents,maintenance",
+               "-c", "1", "-P", "prefork", "-n", self.name, "--loglevel", "info", "-E"]  # fmt: skip
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log()}")
+            if celery_app.control.ping(destination=[self.name], timeout=1.0):
+                return self
+        self.kill()
+        raise RuntimeError(f"worker did not answer pings:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def children(self) -> list[psutil.Process]:
+        assert self.proc is not None
+        return psutil.Process(self.proc.pid).children(recursive=True)
+
+    def kill(self) -> None:
+        """kill -9 the whole worker (main process and pool children), like a lost container."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()

@@ -1,0 +1,157 @@
+"""Fault injection on real processes: a worker killed mid-encoding, Redis going away, PostgreSQL restarting.
+
+Each test runs its own Redis and worker (the database is the suite's), so killing them cannot
+disturb the rest of the suite.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from celery_config import make_celery
+from socrate import maintenance
+from socrate.embedded_redis import EmbeddedRedis
+from socrate.queue import TaskQueue
+from socrate.web import create_app
+from tests import docgen
+from tests.conftest import TenantHandle, upload
+from tests.processes import Worker
+
+LONG = docgen.txt("en", count=900)
+
+
+@dataclass
+class Stack:
+    redis: EmbeddedRedis
+    app: Flask
+    celery: object
+    env: dict[str, str]
+    tmp: Path
+
+    def worker(self) -> Worker:
+        return Worker(self.env, self.tmp / "worker.log").start(self.celery)
+
+    def recover(self) -> dict[str, int]:
+        """What Beat's recovery job does, with a 1-second quiet period instead of minutes."""
+        ctx = self.app.extensions["socrate"]
+        quick = replace(ctx, settings=ctx.settings.with_(stuck_after_seconds=1))
+        time.sleep(1.5)
+        return maintenance.recover_stuck(quick, TaskQueue(self.celery))
+
+
+@pytest.fixture
+def stack(services, settings, tmp_path) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+    redis_server = EmbeddedRedis(tmp_path / "redis").start()
+    own = settings.with_(redis_url=redis_server.url)
+    celery = make_celery(own)
+    yield Stack(redis_server, create_app(own, queue=TaskQueue(celery)), celery,
+                {**services, "REDIS_URL": redis_server.url}, tmp_path)  # fmt: skip
+    redis_server.stop()
+
+
+def _status(client, tenant: TenantHandle, doc_id: str) -> dict:  # type: ignore[no-untyped-def]
+    response = client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def _wait(client, tenant: TenantHandle, doc_id: str, predicate, timeout: float = 300) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = _status(client, tenant, doc_id)
+        if predicate(body):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"timed out; last status {body}")
+
+
+def _encoding(body: dict) -> bool:
+    return body["message"].startswith("Running memvid encoder (")
+
+
+def _final(body: dict) -> bool:
+    return body["status"] in ("ready", "failed", "cancelled")
+
+
+def _one_set_of_outputs(settings, tenant: TenantHandle, doc_id: str) -> None:  # type: ignore[no-untyped-def]
+    folder = settings.storage_dir / "tenants" / tenant.id / "documents" / doc_id
+    assert sorted(p.name for p in folder.iterdir()) == ["memvid", "original.txt"]
+    assert sorted(p.name for p in (folder / "memvid").iterdir()) == ["memory.faiss", "memory.json"]
+
+
+def test_worker_killed_mid_encoding_still_delivers(stack, make_tenant, settings):  # type: ignore[no-untyped-def]
+    client, tenant = stack.app.test_client(), make_tenant("crashy")
+    worker = stack.worker()
+
+    # 1. The pool child dies (e.g. the OOM killer): the message is rejected back and redelivered.
+    a = upload(client, tenant, LONG, "a.txt").get_json()["document_id"]
+    _wait(client, tenant, a, _encoding)
+    for child in worker.children():
+        child.kill()
+    assert _wait(client, tenant, a, _final)["status"] == "ready"
+    _one_set_of_outputs(settings, tenant, a)
+
+    # 2. The whole worker dies mid-task and a new one starts: recovery re-dispatches what nobody holds.
+    b = upload(client, tenant, LONG, "b.txt").get_json()["document_id"]
+    c = upload(client, tenant, LONG, "c.txt").get_json()["document_id"]
+    _wait(client, tenant, b, _encoding)
+    worker.kill()
+    replacement = stack.worker()
+    assert stack.recover()["requeued"] >= 1
+    for doc_id in (b, c):
+        assert _wait(client, tenant, doc_id, _final)["status"] == "ready"
+        _one_set_of_outputs(settings, tenant, doc_id)
+    details = client.get(f"/api/documents/{b}", headers=tenant.headers).get_json()
+    assert details["attempts"] == 2
+    replacement.stop()
+
+
+def test_redis_outage_loses_nothing_and_polling_keeps_answering(stack, make_tenant, ctx):  # type: ignore[no-untyped-def]
+    client, tenant = stack.app.test_client(), make_tenant("outage")
+    worker = stack.worker()
+    docs = [upload(client, tenant, LONG, "long.txt").get_json()["document_id"]]
+    docs += [
+        upload(client, tenant, docgen.txt(), f"small{i}.txt").get_json()["document_id"] for i in range(2)
+    ]
+    _wait(client, tenant, docs[0], _encoding)
+
+    stack.redis.stop()  # queued messages die with it: this Redis keeps nothing on disk
+    for _ in range(30):
+        for doc_id in docs:
+            _status(client, tenant, doc_id)  # answered from the database, never 5xx
+        time.sleep(0.1)
+    refused = upload(client, tenant, docgen.txt(), "during.txt")
+    assert refused.status_code == 503 and refused.get_json()["error"]
+
+    stack.redis = EmbeddedRedis(stack.tmp / "redis", port=stack.redis.port).start()
+    stack.recover()
+    for doc_id in docs:
+        assert _wait(client, tenant, doc_id, _final)["status"] == "ready", doc_id
+    listed = client.get("/api/documents", headers=tenant.headers).get_json()
+    assert listed["total"] == len(docs)  # the refused upload left nothing behind
+    worker.stop()
+
+
+def test_postgres_restart_mid_task_is_retried(stack, make_tenant, settings, ctx):  # type: ignore[no-untyped-def]
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("restarts the PostgreSQL server: runs where DATABASE_URL is PostgreSQL (CI)")
+    client, tenant = stack.app.test_client(), make_tenant("pg-restart")
+    worker = stack.worker()
+    doc_id = upload(client, tenant, LONG, "long.txt").get_json()["document_id"]
+    _wait(client, tenant, doc_id, _encoding)
+    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True)
+    for app_ctx in (stack.app.extensions["socrate"], ctx):
+        app_ctx.engine.dispose()
+        app_ctx.read_engine.dispose()
+    assert _wait(client, tenant, doc_id, _final)["status"] == "ready"
+    details = client.get(f"/api/documents/{doc_id}", headers=tenant.headers).get_json()
+    assert details["attempts"] >= 2 and "Temporary problem" in details["last_error"]
+    worker.stop()
