@@ -47,6 +47,8 @@ class Settings:
     max_pdf_pages: int = 2000
     max_docx_uncompressed_bytes: int = 200 * MB
     max_text_chars: int = 5_000_000
+    rate_limit_per_minute: int = 600
+    upload_limit_per_minute: int = 60
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -75,6 +77,8 @@ class Settings:
             max_pdf_pages=_int(env, "MAX_PDF_PAGES", 2000),
             max_docx_uncompressed_bytes=_int(env, "MAX_DOCX_UNCOMPRESSED_MB", 200) * MB,
             max_text_chars=_int(env, "MAX_TEXT_CHARS", 5_000_000),
+            rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600),
+            upload_limit_per_minute=_int(env, "UPLOAD_LIMIT_PER_MINUTE", 60),
         )
 
     def with_(self, **changes: object) -> Settings:

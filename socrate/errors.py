@@ -43,3 +43,11 @@ class ServiceUnavailable(SocrateError):
 
 class ProcessingError(SocrateError):
     """Permanent failure while processing a document (corrupt, encrypted, no text)."""
+
+
+class RateLimited(SocrateError):
+    """Too many requests from one key, session or chat; ``retry_after`` seconds until allowed."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -43,6 +43,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{base / 'socrate.db'}",
         "REDIS_URL": redis_url,
         "HF_HUB_OFFLINE": "1",
+        # Tests poll far faster than any client; test_rate_limits builds apps with real limits.
+        "RATE_LIMIT_PER_MINUTE": "1000000",
+        "UPLOAD_LIMIT_PER_MINUTE": "1000000",
     }
     os.environ.update(env)  # celery_config and the worker subprocess read these
     client = redis.Redis.from_url(redis_url)

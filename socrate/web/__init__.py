@@ -7,6 +7,7 @@ from flask import Flask, g
 from socrate import context
 from socrate.config import Settings
 from socrate.queue import TaskQueue
+from socrate.ratelimit import RateLimiter
 
 
 def create_app(settings: Settings | None = None, queue: TaskQueue | None = None) -> Flask:
@@ -20,6 +21,7 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     )
     app.extensions["socrate"] = context.build(settings)
     app.extensions["socrate.queue"] = queue
+    app.extensions["socrate.ratelimit"] = RateLimiter(settings.redis_url) if settings.redis_url else None
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     errors.register(app)

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from socrate import documents
 from socrate.errors import BadRequest
-from socrate.web.deps import connection, ctx, queue, require_tenant, session
+from socrate.web.deps import connection, ctx, limit, queue, require_tenant, session
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -17,6 +17,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 @bp.post("/documents/upload")
 @require_tenant
 def upload() -> tuple[Response, int]:
+    limit(f"tenant:{g.tenant_id}", per_minute=ctx().settings.upload_limit_per_minute, scope="upload")
     file = request.files.get("file")
     if file is None:
         raise BadRequest("No file was uploaded (multipart field 'file')")

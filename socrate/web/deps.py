@@ -14,6 +14,7 @@ from socrate import apikeys
 from socrate.context import Context
 from socrate.errors import ServiceUnavailable, Unauthorized
 from socrate.queue import TaskQueue
+from socrate.ratelimit import Limit
 
 
 def ctx() -> Context:
@@ -51,6 +52,14 @@ def require_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Missing API key: send 'Authorization: Bearer <api key>'")
         g.tenant_id = apikeys.authenticate(session(), token.strip())
+        limit(f"key:{token.strip()[:15]}", per_minute=ctx().settings.rate_limit_per_minute)
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def limit(identity: str, per_minute: int, scope: str = "api") -> None:
+    """Apply a per-minute request limit to ``identity`` (429 with Retry-After past it)."""
+    limiter = current_app.extensions["socrate.ratelimit"]
+    if limiter is not None:
+        limiter.hit(scope, identity, Limit(requests=per_minute, per_seconds=60))

@@ -25,6 +25,10 @@ STATUS = {
 
 
 def register(app: Flask) -> None:
+    @app.errorhandler(errors.RateLimited)
+    def _rate_limited(exc: errors.RateLimited):  # type: ignore[no-untyped-def]
+        return jsonify(error=exc.message), 429, {"Retry-After": str(exc.retry_after)}
+
     @app.errorhandler(errors.SocrateError)
     def _domain(exc: errors.SocrateError):  # type: ignore[no-untyped-def]
         return jsonify(error=exc.message), STATUS.get(type(exc), 400)

@@ -1,0 +1,45 @@
+"""Per-key and per-tenant upload limits answer 429 with Retry-After; a Redis outage fails open."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import docgen
+from tests.conftest import upload
+
+
+@pytest.fixture
+def limited_app(settings, celery_app):  # type: ignore[no-untyped-def]
+    from socrate.queue import TaskQueue
+    from socrate.web import create_app
+
+    return create_app(
+        settings.with_(rate_limit_per_minute=3, upload_limit_per_minute=1), queue=TaskQueue(celery_app)
+    )
+
+
+def test_a_key_over_its_limit_gets_429_with_retry_after(limited_app, make_tenant):  # type: ignore[no-untyped-def]
+    client, noisy, quiet = limited_app.test_client(), make_tenant("noisy"), make_tenant("quiet")
+    codes = [client.get("/api/documents", headers=noisy.headers).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = client.get("/api/documents", headers=noisy.headers)
+    assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 61
+    assert "Too many requests" in limited.get_json()["error"]
+    assert client.get("/api/documents", headers=quiet.headers).status_code == 200
+
+
+def test_uploads_are_limited_per_tenant(limited_app, make_tenant):  # type: ignore[no-untyped-def]
+    client, tenant = limited_app.test_client(), make_tenant("uploader")
+    assert upload(client, tenant, docgen.txt(), "one.txt").status_code == 202
+    second = upload(client, tenant, docgen.txt(), "two.txt")
+    assert second.status_code == 429 and second.headers["Retry-After"]
+
+
+def test_limits_fail_open_when_redis_is_down(settings, celery_app, make_tenant):  # type: ignore[no-untyped-def]
+    from socrate.embedded_redis import free_port
+    from socrate.queue import TaskQueue
+    from socrate.web import create_app
+
+    dead = settings.with_(redis_url=f"redis://127.0.0.1:{free_port()}/0", rate_limit_per_minute=1)
+    client, tenant = create_app(dead, queue=TaskQueue(celery_app)).test_client(), make_tenant("no-redis")
+    assert [client.get("/api/documents", headers=tenant.headers).status_code for _ in range(3)] == [200] * 3
