@@ -1,15 +1,17 @@
-"""API keys: shown once, stored as a SHA-256 hash behind an indexed lookup prefix."""
+"""API keys: shown once, stored as a SHA-256 hash behind an indexed lookup prefix.
+
+Every request checks the key against the database (no cache), so a revoked key is refused at
+once in every process; status polling does it in the same query as the document read.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from socrate.errors import Unauthorized
@@ -17,11 +19,7 @@ from socrate.models import ApiKey, utcnow
 
 PREFIX_LEN = 12
 LAST_USED_RESOLUTION = timedelta(minutes=5)
-CACHE_TTL_SECONDS = 10.0
-CACHE_MAX_ENTRIES = 4096
-
-_cache: dict[str, tuple[str, float]] = {}
-_cache_lock = threading.Lock()
+INVALID = "Invalid API key"
 
 
 def _hash(key: str) -> str:
@@ -38,35 +36,36 @@ def issue(session: Session, tenant_id: str, name: str = "default") -> tuple[ApiK
     return row, plaintext
 
 
-def authenticate(session: Session, presented: str) -> str:
-    """The tenant id for a valid, unrevoked key, else Unauthorized.
-
-    Positive answers are cached per process for CACHE_TTL_SECONDS: clients poll status every
-    2 s, and this keeps the hot path to one database read. A revoked key therefore stops
-    working within that many seconds in every process.
-    """
-    digest = _hash(presented)
-    now_mono = time.monotonic()
-    hit = _cache.get(digest)
-    if hit is not None and hit[1] > now_mono:
-        return hit[0]
-    tenant_id = _authenticate_uncached(session, presented, digest)
-    with _cache_lock:
-        if len(_cache) >= CACHE_MAX_ENTRIES:
-            _cache.clear()
-        _cache[digest] = (tenant_id, now_mono + CACHE_TTL_SECONDS)
-    return tenant_id
-
-
-def _authenticate_uncached(session: Session, presented: str, digest: str) -> str:
+def parse(presented: str) -> tuple[str, str]:
+    """(lookup prefix, sha256) of a presented key, or Unauthorized if it is not shaped like one."""
     parts = presented.split("_")
     if len(parts) < 3 or parts[0] != "sk" or len(parts[1]) != PREFIX_LEN:
-        raise Unauthorized("Invalid API key")
-    row = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
-        raise Unauthorized("Invalid API key")
+        raise Unauthorized(INVALID)
+    return parts[1], _hash(presented)
+
+
+def verify(stored_hash: str, revoked_at: datetime | None, digest: str) -> None:
+    """Constant-time comparison; revoked keys and wrong secrets are Unauthorized."""
+    if revoked_at is not None or not hmac.compare_digest(stored_hash, digest):
+        raise Unauthorized(INVALID)
+
+
+def touch(conn: Connection, prefix: str, last_used_at: datetime | None) -> None:
+    """Record use on an autocommit connection, at most every few minutes (polling rarely writes)."""
+    now = utcnow()
+    if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+        conn.execute(update(ApiKey).where(ApiKey.prefix == prefix).values(last_used_at=now))
+
+
+def authenticate(session: Session, presented: str) -> str:
+    """The tenant id for a valid, unrevoked key, else Unauthorized (one indexed read)."""
+    prefix, digest = parse(presented)
+    row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if row is None:
+        raise Unauthorized(INVALID)
+    verify(row.key_hash, row.revoked_at, digest)
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        row.last_used_at = now  # throttled so the polling hot path rarely writes
+        row.last_used_at = now
         session.commit()
     return row.tenant_id

@@ -12,13 +12,13 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from socrate import filetypes
+from socrate import apikeys, filetypes
 from socrate.config import Settings
-from socrate.errors import BadRequest, Conflict, QuotaExceeded, ServiceUnavailable
+from socrate.errors import BadRequest, Conflict, NotFound, QuotaExceeded, ServiceUnavailable, Unauthorized
 from socrate.models import ACTIVE_STATUSES, DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, utcnow
 from socrate.queue import DOCUMENTS_QUEUE, PROCESS_DOCUMENT, TaskQueue
 from socrate.storage import LocalStorage
-from socrate.tenancy import get_owned, get_owned_columns, select_owned
+from socrate.tenancy import get_key_and_owned_columns, get_owned, get_owned_columns, select_owned
 
 log = logging.getLogger(__name__)
 MAX_LIST_LIMIT = 200
@@ -136,6 +136,19 @@ STATUS_COLUMNS = (
 def status(conn: Connection, tenant_id: str, document_id: str) -> dict[str, Any]:
     """The polling body from one indexed read of just the columns it needs (no ORM session)."""
     return status_view(get_owned_columns(conn, Document, document_id, tenant_id, STATUS_COLUMNS))
+
+
+def status_for_key(conn: Connection, presented_key: str, document_id: str) -> dict[str, Any]:
+    """The polling body, from one query that also authenticates the API key."""
+    prefix, digest = apikeys.parse(presented_key)
+    row = get_key_and_owned_columns(conn, Document, document_id, prefix, STATUS_COLUMNS)
+    if row is None:
+        raise Unauthorized(apikeys.INVALID)
+    apikeys.verify(row.key_hash, row.revoked_at, digest)
+    apikeys.touch(conn, prefix, row.last_used_at)
+    if row.id is None:
+        raise NotFound("document not found")
+    return status_view(row)
 
 
 def list_documents(

@@ -1,12 +1,15 @@
 """Fixed-window rate limits in Redis, shared by every web process and the bot.
 
-Fails open: when Redis is unreachable requests are allowed, so a Redis outage never turns
-status polling into errors (the database still answers it).
+Each process counts locally and adds its count to Redis every ``batch`` requests (1 for small
+limits), so the polling hot path rarely pays a Redis round trip; the shared count can be
+exceeded by at most ``batch`` requests per process. Fails open: when Redis is unreachable
+requests are allowed, so a Redis outage never turns status polling into errors.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -16,6 +19,8 @@ from socrate.errors import RateLimited
 
 log = logging.getLogger(__name__)
 KEY_PREFIX = "socrate:rl"
+MAX_BATCH = 10
+MAX_TRACKED_KEYS = 10_000
 
 
 @dataclass(frozen=True)
@@ -23,23 +28,41 @@ class Limit:
     requests: int
     per_seconds: int
 
+    @property
+    def batch(self) -> int:
+        """Local requests between Redis updates: exact for small limits, ~2 % slack for large ones."""
+        return max(1, min(MAX_BATCH, self.requests // 50))
+
 
 class RateLimiter:
     def __init__(self, redis_url: str) -> None:
         self.client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._counts: dict[str, tuple[int, int]] = {}  # key -> (not yet in Redis, last shared total)
+        self._lock = threading.Lock()
 
     def hit(self, scope: str, identity: str, limit: Limit) -> None:
         """Count one request for ``identity``; RateLimited (with seconds to wait) past the limit."""
         now = time.time()
         window = int(now // limit.per_seconds)
         key = f"{KEY_PREFIX}:{scope}:{identity}:{window}"
-        try:
-            count = self.client.incr(key)
-            if count == 1:
-                self.client.expire(key, limit.per_seconds + 1)
-        except redis.RedisError as exc:
-            log.warning("rate limiter unavailable scope=%s error=%r", scope, exc)
-            return
-        if count > limit.requests:
+        with self._lock:
+            if len(self._counts) > MAX_TRACKED_KEYS:
+                self._counts.clear()
+            pending, shared = self._counts.get(key, (0, 0))
+            pending += 1
+            if pending >= limit.batch:
+                shared, pending = self._flush(key, pending, shared, limit), 0
+            self._counts[key] = (pending, shared)
+        if shared + pending > limit.requests:
             retry_after = max(1, int((window + 1) * limit.per_seconds - now) + 1)
             raise RateLimited(f"Too many requests; retry in {retry_after} s", retry_after)
+
+    def _flush(self, key: str, pending: int, shared: int, limit: Limit) -> int:
+        try:
+            total = self.client.incrby(key, pending)
+            if total == pending:
+                self.client.expire(key, limit.per_seconds + 1)
+            return total
+        except redis.RedisError as exc:
+            log.warning("rate limiter unavailable key=%s error=%r", key, exc)
+            return shared  # fail open: uncounted while Redis is away

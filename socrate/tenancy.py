@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from socrate.errors import NotFound
+from socrate.models import ApiKey
 
 T = TypeVar("T")
 
@@ -60,6 +61,35 @@ def get_owned_columns(
     if row is None:
         raise NotFound(f"{model.__name__.lower()} not found")
     return row
+
+
+@lru_cache(maxsize=64)
+def _key_and_owned_columns_statement(model: type, columns: tuple[Any, ...]) -> Select[Any]:
+    """The API key row, outer-joined to the object only if the key's tenant owns it."""
+    owned = (model.tenant_id == ApiKey.tenant_id) & (model.id == bindparam("object_id"))  # type: ignore[attr-defined]
+    key_columns = (ApiKey.tenant_id, ApiKey.key_hash, ApiKey.revoked_at, ApiKey.last_used_at)
+    return (
+        select(*key_columns, *columns)
+        .select_from(ApiKey)
+        .outerjoin(model, owned)
+        .where(ApiKey.prefix == bindparam("prefix"))
+    )
+
+
+def get_key_and_owned_columns(
+    conn: Connection, model: type[T], object_id: str, key_prefix: str, columns: tuple[Any, ...]
+) -> Row[Any] | None:
+    """One round trip for hot paths: the key (to verify) and the columns of the object it may read.
+
+    None when no key has this prefix; the object's columns are None when the key's tenant does not
+    own it (or the id is malformed). The caller must verify the key before using anything.
+    """
+    try:
+        object_id = str(uuid.UUID(str(object_id)))
+    except ValueError:
+        object_id = None  # type: ignore[assignment]
+    stmt = _key_and_owned_columns_statement(model, columns)
+    return conn.execute(stmt, {"object_id": object_id, "prefix": key_prefix}).first()
 
 
 def update_owned(

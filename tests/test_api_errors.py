@@ -208,3 +208,16 @@ def test_database_down_is_503(settings, celery_app, tenant):  # type: ignore[no-
     assert response.status_code == 503 and "database" in response.get_json()["error"]
     response = upload(client, tenant, docgen.txt(), "doc.txt")
     assert response.status_code == 503
+
+
+def test_a_revoked_key_is_refused_at_once(client, tenant, ctx):  # type: ignore[no-untyped-def]
+    from socrate.models import ApiKey, utcnow
+
+    doc_id = upload(client, tenant, docgen.txt(), "doc.txt").get_json()["document_id"]
+    assert client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers).status_code == 200
+    with ctx.sessions() as session:
+        session.execute(update(ApiKey).where(ApiKey.tenant_id == tenant.id).values(revoked_at=utcnow()))
+        session.commit()
+    for path in (f"/api/documents/{doc_id}/status", f"/api/documents/{doc_id}", "/api/documents"):
+        response = client.get(path, headers=tenant.headers)
+        assert response.status_code == 401 and response.get_json()["error"] == "Invalid API key", path

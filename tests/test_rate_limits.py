@@ -43,3 +43,22 @@ def test_limits_fail_open_when_redis_is_down(settings, celery_app, make_tenant):
     dead = settings.with_(redis_url=f"redis://127.0.0.1:{free_port()}/0", rate_limit_per_minute=1)
     client, tenant = create_app(dead, queue=TaskQueue(celery_app)).test_client(), make_tenant("no-redis")
     assert [client.get("/api/documents", headers=tenant.headers).status_code for _ in range(3)] == [200] * 3
+
+
+def test_shared_limit_holds_across_processes_within_the_batch_slack(services):  # type: ignore[no-untyped-def]
+    """Two limiters (as two gunicorn workers) share one Redis count; overshoot is at most a batch each."""
+    import uuid
+
+    from socrate.errors import RateLimited
+    from socrate.ratelimit import Limit, RateLimiter
+
+    limit, identity = Limit(requests=500, per_seconds=3600), uuid.uuid4().hex
+    workers = [RateLimiter(services["REDIS_URL"]), RateLimiter(services["REDIS_URL"])]
+    allowed = 0
+    for i in range(2000):
+        try:
+            workers[i % 2].hit("test", identity, limit)
+            allowed += 1
+        except RateLimited:
+            pass
+    assert limit.requests <= allowed <= limit.requests + 2 * limit.batch

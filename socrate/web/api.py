@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
 from socrate import documents
 from socrate.errors import BadRequest
-from socrate.web.deps import connection, ctx, limit, queue, require_tenant, session
+from socrate.web.deps import bearer_token, connection, ctx, limit, limit_key, queue, require_tenant, session
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -36,15 +37,30 @@ def upload() -> tuple[Response, int]:
 
 
 @bp.get("/documents/<document_id>/status")
-@require_tenant
 def status(document_id: str) -> Response:
-    body = documents.status(connection(), g.tenant_id, document_id)
+    """The polling hot path: API-key callers are authenticated in the same query as the read."""
+    token = bearer_token()
+    if token is None:
+        return _status_for_session(document_id)
+    body = documents.status_for_key(connection(), token, document_id)
+    limit_key(token)
+    return _etagged(body)
+
+
+@require_tenant
+def _status_for_session(document_id: str) -> Response:
+    return _etagged(documents.status(connection(), g.tenant_id, document_id))
+
+
+def _etagged(body: dict[str, Any]) -> Response:
+    """JSON with a content ETag; ``If-None-Match`` with the same tag gets an empty 304."""
     payload = json.dumps(body, sort_keys=True)
     etag = hashlib.sha1(payload.encode()).hexdigest()
-    if etag in request.if_none_match:
-        response = Response(status=304)
-    else:
-        response = Response(payload, mimetype="application/json")
+    response = (
+        Response(status=304)
+        if etag in request.if_none_match
+        else Response(payload, mimetype="application/json")
+    )
     response.set_etag(etag)
     response.headers["Cache-Control"] = "no-cache"
     return response

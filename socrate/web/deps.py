@@ -42,17 +42,27 @@ def session() -> Session:
     return g.db_session
 
 
+def bearer_token() -> str | None:
+    """The API key from ``Authorization: Bearer <api key>``, if the request carries one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def limit_key(token: str) -> None:
+    """The per-key request limit, counted by the key's public prefix."""
+    limit(f"key:{token[:15]}", per_minute=ctx().settings.rate_limit_per_minute)
+
+
 def require_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
     """Resolve ``g.tenant_id`` from ``Authorization: Bearer <api key>`` or answer 401."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token()
+        if token is None:
             raise Unauthorized("Missing API key: send 'Authorization: Bearer <api key>'")
-        g.tenant_id = apikeys.authenticate(session(), token.strip())
-        limit(f"key:{token.strip()[:15]}", per_minute=ctx().settings.rate_limit_per_minute)
+        g.tenant_id = apikeys.authenticate(session(), token)
+        limit_key(token)
         return view(*args, **kwargs)
 
     return wrapper
