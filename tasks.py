@@ -41,7 +41,7 @@ def _init_worker_process(**_: object) -> None:
     encoding.get_encoder()
 
 
-@celery.task(name=PROCESS_DOCUMENT, bind=True)
+@celery.task(name=PROCESS_DOCUMENT, bind=True, max_retries=None)  # each retry below sets its own bound
 def process_document_task(self, document_id: str, tenant_id: str, previous_error: str | None = None) -> str:  # type: ignore[no-untyped-def]
     ctx = worker_context()
     try:
@@ -56,14 +56,12 @@ def process_document_task(self, document_id: str, tenant_id: str, previous_error
             previous_error=previous_error,
         )
     except processing.Busy:
-        raise self.retry(countdown=BUSY_RETRY_SECONDS, max_retries=None) from None
+        raise self.retry(countdown=BUSY_RETRY_SECONDS) from None  # waiting for a slot is not an attempt
     except processing.Transient as exc:
         # The reason travels with the retry: the database may have been too down to record it.
         raise self.retry(
-            countdown=processing.backoff_seconds(exc.attempts),
-            max_retries=None,
-            kwargs={"previous_error": str(exc)},
-        ) from exc
+            countdown=processing.backoff_seconds(exc.attempts), kwargs={"previous_error": str(exc)}
+        ) from exc  # bounded by the attempts counted on the row
     except Exception as exc:
         if not processing.is_transient(exc):
             raise

@@ -13,7 +13,7 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from tests.processes import Worker
+from tests.processes import Stack, Worker
 
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 
@@ -179,3 +179,19 @@ def make_tenant_module(app, settings):  # type: ignore[no-untyped-def]
         return TenantHandle(tenant.id, key)
 
     return factory
+
+
+@pytest.fixture
+def isolated_stack(services, settings, tmp_path) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+    """A private Redis with its own app and Celery client: workers started on it can be killed freely."""
+    from celery_config import make_celery
+    from socrate.embedded_redis import EmbeddedRedis
+    from socrate.queue import TaskQueue
+    from socrate.web import create_app
+
+    redis_server = EmbeddedRedis(tmp_path / "redis").start()
+    own = settings.with_(redis_url=redis_server.url)
+    celery = make_celery(own)
+    app = create_app(own, queue=TaskQueue(celery))
+    yield Stack(redis_server, app, celery, {**services, "REDIS_URL": redis_server.url}, tmp_path)
+    redis_server.stop()

@@ -8,9 +8,16 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psutil
+from celery import Celery
+from flask import Flask
+
+from socrate import maintenance
+from socrate.embedded_redis import EmbeddedRedis
+from socrate.queue import TaskQueue
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 180
@@ -19,14 +26,14 @@ START_TIMEOUT = 180
 class Worker:
     """``celery worker`` (prefork, one child) in its own process group, logging to ``log_path``."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env, self.log_path = env, log_path
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1) -> None:
+        self.env, self.log_path, self.concurrency = env, log_path, concurrency
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, celery_app) -> Worker:  # type: ignore[no-untyped-def]
         cmd = [sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q", "documents,maintenance",
-               "-c", "1", "-P", "prefork", "-n", self.name, "--loglevel", "info", "-E"]  # fmt: skip
+               "-c", str(self.concurrency), "-n", self.name, "--loglevel", "info", "-E"]  # fmt: skip
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
@@ -59,3 +66,24 @@ class Worker:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@dataclass
+class Stack:
+    """An app, Celery client and workers on a private Redis, sharing the suite's database."""
+
+    redis: EmbeddedRedis
+    app: Flask
+    celery: Celery
+    env: dict[str, str]
+    tmp: Path
+
+    def worker(self, concurrency: int = 1) -> Worker:
+        return Worker(self.env, self.tmp / "worker.log", concurrency).start(self.celery)
+
+    def recover(self) -> dict[str, int]:
+        """What Beat's recovery job does, with a 1-second quiet period instead of minutes."""
+        ctx = self.app.extensions["socrate"]
+        quick = replace(ctx, settings=ctx.settings.with_(stuck_after_seconds=1))
+        time.sleep(1.5)
+        return maintenance.recover_stuck(quick, TaskQueue(self.celery))

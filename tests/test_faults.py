@@ -1,59 +1,22 @@
 """Fault injection on real processes: a worker killed mid-encoding, Redis going away, PostgreSQL restarting.
 
-Each test runs its own Redis and worker (the database is the suite's), so killing them cannot
-disturb the rest of the suite.
+Each test runs its own Redis and worker (``isolated_stack``; the database is the suite's), so
+killing them cannot disturb the rest of the suite.
 """
 
 from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
-from celery_config import make_celery
-from socrate import maintenance
 from socrate.embedded_redis import EmbeddedRedis
-from socrate.queue import TaskQueue
-from socrate.web import create_app
 from tests import docgen
 from tests.conftest import TenantHandle, upload
-from tests.processes import Worker
 
 LONG = docgen.txt("en", count=900)
-
-
-@dataclass
-class Stack:
-    redis: EmbeddedRedis
-    app: Flask
-    celery: object
-    env: dict[str, str]
-    tmp: Path
-
-    def worker(self) -> Worker:
-        return Worker(self.env, self.tmp / "worker.log").start(self.celery)
-
-    def recover(self) -> dict[str, int]:
-        """What Beat's recovery job does, with a 1-second quiet period instead of minutes."""
-        ctx = self.app.extensions["socrate"]
-        quick = replace(ctx, settings=ctx.settings.with_(stuck_after_seconds=1))
-        time.sleep(1.5)
-        return maintenance.recover_stuck(quick, TaskQueue(self.celery))
-
-
-@pytest.fixture
-def stack(services, settings, tmp_path) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
-    redis_server = EmbeddedRedis(tmp_path / "redis").start()
-    own = settings.with_(redis_url=redis_server.url)
-    celery = make_celery(own)
-    yield Stack(redis_server, create_app(own, queue=TaskQueue(celery)), celery,
-                {**services, "REDIS_URL": redis_server.url}, tmp_path)  # fmt: skip
-    redis_server.stop()
 
 
 def _status(client, tenant: TenantHandle, doc_id: str) -> dict:  # type: ignore[no-untyped-def]
@@ -86,7 +49,8 @@ def _one_set_of_outputs(settings, tenant: TenantHandle, doc_id: str) -> None:  #
     assert sorted(p.name for p in (folder / "memvid").iterdir()) == ["memory.faiss", "memory.json"]
 
 
-def test_worker_killed_mid_encoding_still_delivers(stack, make_tenant, settings):  # type: ignore[no-untyped-def]
+def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, settings):  # type: ignore[no-untyped-def]
+    stack = isolated_stack
     client, tenant = stack.app.test_client(), make_tenant("crashy")
     worker = stack.worker()
 
@@ -113,7 +77,8 @@ def test_worker_killed_mid_encoding_still_delivers(stack, make_tenant, settings)
     replacement.stop()
 
 
-def test_redis_outage_loses_nothing_and_polling_keeps_answering(stack, make_tenant, ctx):  # type: ignore[no-untyped-def]
+def test_redis_outage_loses_nothing_and_polling_keeps_answering(isolated_stack, make_tenant, ctx):  # type: ignore[no-untyped-def]
+    stack = isolated_stack
     client, tenant = stack.app.test_client(), make_tenant("outage")
     worker = stack.worker()
     docs = [upload(client, tenant, LONG, "long.txt").get_json()["document_id"]]
@@ -139,9 +104,10 @@ def test_redis_outage_loses_nothing_and_polling_keeps_answering(stack, make_tena
     worker.stop()
 
 
-def test_postgres_restart_mid_task_is_retried(stack, make_tenant, settings, ctx):  # type: ignore[no-untyped-def]
+def test_postgres_restart_mid_task_is_retried(isolated_stack, make_tenant, settings, ctx):  # type: ignore[no-untyped-def]
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("restarts the PostgreSQL server: runs where DATABASE_URL is PostgreSQL (CI)")
+    stack = isolated_stack
     client, tenant = stack.app.test_client(), make_tenant("pg-restart")
     worker = stack.worker()
     doc_id = upload(client, tenant, LONG, "long.txt").get_json()["document_id"]
