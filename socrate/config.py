@@ -18,6 +18,18 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
+def _bool_or_auto(env: dict[str, str], name: str) -> bool | None:
+    """``true``/``false`` (also 1/0, yes/no), or None for unset / ``auto``."""
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "auto"):
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true, false or auto, not {raw!r}")
+
+
 def _int(env: dict[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     return int(raw) if raw not in (None, "") else default
@@ -41,6 +53,7 @@ class Settings:
     task_soft_time_limit: int = 3300
     worker_max_tasks_per_child: int = 200
     cleanup_interval_seconds: int = 3600
+    session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -63,6 +76,7 @@ class Settings:
             task_soft_time_limit=_int(env, "TASK_SOFT_TIME_LIMIT", 3300),
             worker_max_tasks_per_child=_int(env, "WORKER_MAX_TASKS_PER_CHILD", 200),
             cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 3600),
+            session_cookie_secure=_bool_or_auto(env, "SESSION_COOKIE_SECURE"),
         )
 
     def with_(self, **changes: object) -> Settings:

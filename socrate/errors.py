@@ -17,6 +17,14 @@ class Unauthorized(SocrateError):
     """Missing or invalid credentials."""
 
 
+class Forbidden(SocrateError):
+    """Authenticated, but the request failed a check such as CSRF."""
+
+
+class Conflict(SocrateError):
+    """The object already exists (e.g. an account with this email)."""
+
+
 class NotFound(SocrateError):
     """Unknown object, or one owned by another tenant (never distinguished)."""
 

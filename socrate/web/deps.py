@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any
 
 from flask import current_app, g, request
+from flask import session as cookie_session
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,9 @@ from socrate import apikeys
 from socrate.context import Context
 from socrate.errors import ServiceUnavailable, Unauthorized
 from socrate.queue import TaskQueue
+from socrate.web import csrf
+
+SESSION_TENANT = "tenant_id"  # set by web/auth.py at log-in
 
 
 def ctx() -> Context:
@@ -42,15 +46,27 @@ def session() -> Session:
 
 
 def require_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Resolve ``g.tenant_id`` from ``Authorization: Bearer <api key>`` or answer 401."""
+    """Resolve ``g.tenant_id`` from a Bearer API key, or from the dashboard's session cookie + CSRF.
+
+    A request that sends ``Authorization`` is judged by it alone (no CSRF: browsers never add it
+    on their own). Otherwise a logged-in session works, and changing anything needs the CSRF token.
+    ``g.via`` records which, so uploads can be tagged ``api`` or ``web``.
+    """
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Missing API key: send 'Authorization: Bearer <api key>'")
-        g.tenant_id = apikeys.authenticate(session(), token.strip())
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("Invalid Authorization header: send 'Authorization: Bearer <api key>'")
+            g.tenant_id, g.via = apikeys.authenticate(session(), token.strip()), "api"
+        elif cookie_session.get(SESSION_TENANT):
+            if request.method not in csrf.SAFE_METHODS:
+                csrf.check()
+            g.tenant_id, g.via = cookie_session[SESSION_TENANT], "web"
+        else:
+            raise Unauthorized("Missing API key: send 'Authorization: Bearer <api key>' or log in")
         return view(*args, **kwargs)
 
     return wrapper
