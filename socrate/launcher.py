@@ -88,7 +88,8 @@ def serve(settings: Settings) -> int:
         for name, cmd in process_commands(env, settings.data_dir).items()
     }
     print(f"Socrate is running at http://{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '5000')} "
-          f"({', '.join(children)}); press Ctrl-C to stop", flush=True)  # fmt: skip
+          f"({', '.join(children)}): open it in a browser to sign up; press Ctrl-C to stop",
+          flush=True)  # fmt: skip
     exit_code = 0
     try:
         while not stopping:
