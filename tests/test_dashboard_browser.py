@@ -22,6 +22,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 DONE_TIMEOUT_MS = 240_000
 GREEN, RED = "rgb(31, 138, 76)", "rgb(192, 57, 43)"
+STEP_TIMEOUT_MS = 30_000  # one page step; generous because the worker may be busy on the 2 cores
+expect.set_options(timeout=STEP_TIMEOUT_MS)
 
 # Every value each upload row's bar shows, recorded in the page as it happens (not sampled).
 RECORD_PROGRESS = """
@@ -59,12 +61,18 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def open_page(browser: Browser, base_url: str, width: int = 1280, height: int = 900) -> Page:
+    """A fresh browser context (no cookies) and its page; close with ``page.context.close()``."""
+    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": height})
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    return context.new_page()
+
+
 @pytest.fixture
 def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+    page = open_page(browser, base_url)
     yield page
-    context.close()
+    page.context.close()
 
 
 def sign_up(page: Page) -> str:
@@ -197,9 +205,8 @@ def test_api_keys_page_and_api_uploads_appear_without_a_reload(page, app, tmp_pa
     assert again.status_code == 401
 
 
-def test_phone_width_layout_has_no_sideways_scroll(browser, base_url, app, tmp_path):  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=base_url, viewport={"width": 375, "height": 740})
-    page = context.new_page()
+def test_phone_width_layout_has_no_sideways_scroll(browser, base_url, tmp_path):  # type: ignore[no-untyped-def]
+    page = open_page(browser, base_url, width=375, height=740)
     sign_up(page)
     page.set_input_files("#file-input", files=[
         {"name": "a-rather-long-file-name-for-a-phone.md", "mimeType": "text/markdown",
@@ -212,7 +219,7 @@ def test_phone_width_layout_has_no_sideways_scroll(browser, base_url, app, tmp_p
     page.screenshot(path=tmp_path / "phone.png", full_page=True)
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    context.close()
+    page.context.close()
 
 
 def test_network_errors_are_retried_with_backoff_until_the_document_is_ready(page, worker):  # type: ignore[no-untyped-def]
