@@ -181,8 +181,9 @@ function miniBar(doc) {
   ]);
 }
 
-// Retry hook: POST /api/documents/<id>/retry does not exist yet. When it does, return a button here
-// for failed documents that calls it and then refreshList(); until then failed rows offer no retry.
+// Retry hook: this build has no POST /api/documents/<id>/retry yet. When it exists, return here, for
+// failed documents only, a "Retry" button that POSTs to it (Api.call) and then calls refreshList().
+// Until then failed rows offer Details and Delete only, never a button that cannot work.
 function retryButton(_doc) {
   return null;
 }
