@@ -166,3 +166,12 @@ def test_pages_send_visitors_to_login_and_errors_are_pages_not_json(app):  # typ
     missing = client.get("/no-such-page")
     assert missing.status_code == 404 and missing.mimetype == "text/html"
     assert client.get("/api/no-such-thing").get_json() == {"error": "Not found"}
+
+
+def test_password_hashes_are_salted_scrypt_and_reject_anything_else():  # type: ignore[no-untyped-def]
+    first, second = accounts.hash_password(PASSWORD), accounts.hash_password(PASSWORD)
+    assert first != second and first.startswith(f"scrypt${accounts.SCRYPT_N}$")
+    assert accounts.verify_password(first, PASSWORD) and accounts.verify_password(second, PASSWORD)
+    assert not accounts.verify_password(first, PASSWORD + "!")
+    for stored in ("", "plaintext", "bcrypt$1$2$3$c2FsdA==$aGFzaA==", "scrypt$x$8$1$c2FsdA==$aGFzaA=="):
+        assert not accounts.verify_password(stored, PASSWORD)
