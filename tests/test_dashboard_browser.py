@@ -82,6 +82,8 @@ def sign_up(page: Page) -> str:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", name="Upload documents")).to_be_visible()
+    # The script has run once the first list answer replaced the loading state: files picked now upload.
+    expect(page.locator("#grid-status")).not_to_have_text("Loading documents…")
     return email
 
 

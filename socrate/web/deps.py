@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from socrate import apikeys
 from socrate.context import Context
-from socrate.errors import ServiceUnavailable, Unauthorized
+from socrate.errors import Forbidden, ServiceUnavailable, Unauthorized
 from socrate.queue import TaskQueue
 from socrate.web import csrf
 
@@ -70,3 +70,15 @@ def require_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
+    """``require_tenant`` for logged-in people only: a leaked API key must not mint or revoke keys."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.via != "web":
+            raise Forbidden("API keys are managed from the dashboard: log in to create, list or revoke them")
+        return view(*args, **kwargs)
+
+    return require_tenant(wrapper)
