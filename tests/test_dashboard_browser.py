@@ -224,6 +224,30 @@ def test_phone_width_layout_has_no_sideways_scroll(browser, base_url, tmp_path):
     page.context.close()
 
 
+def test_the_grid_pages_through_many_documents(page):  # type: ignore[no-untyped-def]
+    sign_up(page)
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    for i in range(26):  # blank text files: the worker fails them at once, without encoding
+        file = {"name": f"note-{i:02}.txt", "mimeType": "text/plain", "buffer": b"  \n"}
+        response = page.request.post(
+            "/api/documents/upload", headers={"X-CSRF-Token": token}, multipart={"file": file}
+        )
+        assert response.status == 202, response.text()
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.locator("#grid-status")).to_have_text("Documents 1–25 of 26, newest first.")
+    expect(page.locator("#documents tbody tr")).to_have_count(25)
+    expect(grid_row(page, "note-25.txt")).to_have_count(1)
+    expect(page.get_by_role("button", name="Newer")).to_be_hidden()
+
+    page.get_by_role("button", name="Older").click()
+    expect(page.locator("#grid-status")).to_have_text("Documents 26–26 of 26, newest first.")
+    expect(page.locator("#documents tbody tr")).to_have_count(1)
+    grid_row(page, "note-00.txt").get_by_role("button", name="Delete note-00.txt").click()
+    page.locator("#confirm-delete").get_by_role("button", name="Delete").click()
+    expect(page.locator("#grid-status")).to_have_text("25 documents.")  # the emptied page steps back
+    expect(page.get_by_role("button", name="Older")).to_be_hidden()
+
+
 def test_network_errors_are_retried_with_backoff_until_the_document_is_ready(page, worker):  # type: ignore[no-untyped-def]
     sign_up(page)
     dropped: list[str] = []

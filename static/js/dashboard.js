@@ -5,6 +5,7 @@ const POLL_MS = 2000; // status polling per upload row
 const LIST_MS = 30000; // the grid refreshes this often, always (Telegram uploads appear too)
 const GIVE_UP_MS = 4 * 60 * 1000; // then a row stops polling and follows the grid instead
 const MAX_BACKOFF_MS = 30000;
+const PAGE_SIZE = 25;
 const FINAL = new Set(["ready", "failed"]);
 const SOURCES = { web: "Web", api: "API", telegram: "Telegram" };
 
@@ -13,6 +14,8 @@ const picker = document.getElementById("file-input");
 const uploads = document.getElementById("uploads");
 const table = document.getElementById("documents");
 const gridStatus = document.getElementById("grid-status");
+const newer = document.getElementById("newer");
+const older = document.getElementById("older");
 const waitingForGrid = new Map(); // document id -> upload row that gave up polling
 
 // ---- Upload rows -------------------------------------------------------------------------------
@@ -152,12 +155,17 @@ zone.addEventListener("drop", (event) => {
 
 let listTimer = null;
 let listRequest = 0;
+let offset = 0; // the page shown; refreshes reload this page
 
 async function refreshList() {
   clearTimeout(listTimer);
   const mine = ++listRequest;
   try {
-    const data = await Api.call("GET", "/api/documents?limit=100");
+    const data = await Api.call("GET", `/api/documents?limit=${PAGE_SIZE}&offset=${offset}`);
+    if (mine === listRequest && data.documents.length === 0 && offset > 0) {
+      offset = Math.max(0, offset - PAGE_SIZE); // the last page emptied (deletes): step back
+      return refreshList();
+    }
     if (mine === listRequest) {
       renderGrid(data);
       updateWaitingRows(data.documents);
@@ -213,14 +221,23 @@ function renderGrid(data) {
   );
   table.tBodies[0].replaceChildren(...rows);
   table.hidden = rows.length === 0;
+  newer.hidden = offset === 0;
+  older.hidden = offset + rows.length >= data.total;
   if (rows.length === 0) {
     gridStatus.textContent = "No documents yet. Drop a file above to get started.";
   } else if (data.total > rows.length) {
-    gridStatus.textContent = `Showing the newest ${rows.length} of ${data.total} documents.`;
+    gridStatus.textContent = `Documents ${offset + 1}–${offset + rows.length} of ${data.total}, newest first.`;
   } else {
     gridStatus.textContent = `${data.total} document${data.total === 1 ? "" : "s"}.`;
   }
 }
+
+function turnPage(step) {
+  offset = Math.max(0, offset + step * PAGE_SIZE);
+  refreshList();
+}
+newer.addEventListener("click", () => turnPage(-1));
+older.addEventListener("click", () => turnPage(1));
 
 // ---- Details and delete ------------------------------------------------------------------------
 
