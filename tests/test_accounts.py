@@ -159,6 +159,19 @@ def test_session_cookie_is_httponly_lax_and_secure_over_https(app, settings):  #
     assert "Secure" in forced.get("/login").headers["Set-Cookie"]
 
 
+def test_unconfigured_runs_sign_sessions_with_a_random_key_kept_per_data_dir(tmp_path):  # type: ignore[no-untyped-def]
+    from socrate.config import Settings
+    from socrate.launcher import secret_key_for
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    first = secret_key_for(one)
+    assert first != Settings.secret_key and len(first) >= 48
+    assert secret_key_for(one) == first and secret_key_for(two) != first
+    assert (one / "secret-key").stat().st_mode & 0o777 == 0o600
+
+
 def test_pages_send_visitors_to_login_and_errors_are_pages_not_json(app):  # type: ignore[no-untyped-def]
     client = app.test_client()
     for path in ("/", "/keys"):

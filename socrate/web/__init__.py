@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
 
@@ -9,6 +11,7 @@ from socrate import context
 from socrate.config import Settings
 from socrate.queue import TaskQueue
 
+log = logging.getLogger(__name__)
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'self'"
@@ -34,6 +37,8 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     from socrate.web import api, auth, csrf, dashboard, errors, health, keys
 
     settings = settings or Settings.from_env()
+    if settings.secret_key == Settings.secret_key:
+        log.warning("SECRET_KEY is the development default: anyone can forge dashboard sessions; set it")
     app = Flask(__name__, template_folder="../../templates", static_folder="../../static")
     app.config.update(
         SECRET_KEY=settings.secret_key,
