@@ -10,12 +10,14 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
-from socrate.errors import Unauthorized
-from socrate.models import ApiKey, utcnow
+from socrate.errors import BadRequest, Unauthorized
+from socrate.models import ApiKey, iso, utcnow
+from socrate.tenancy import get_owned, select_owned
 
 PREFIX_LEN = 12
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -28,11 +30,21 @@ def _hash(key: str) -> str:
 
 def issue(session: Session, tenant_id: str, name: str = "default") -> tuple[ApiKey, str]:
     """Create a key; the plaintext is returned here and never again."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise BadRequest("Key name must be 1-200 characters")
     prefix = secrets.token_hex(PREFIX_LEN // 2)
     plaintext = f"sk_{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(tenant_id=tenant_id, prefix=prefix, key_hash=_hash(plaintext), name=name)
     session.add(row)
     session.flush()
+    return row, plaintext
+
+
+def create(session: Session, tenant_id: str, name: str) -> tuple[ApiKey, str]:
+    """Issue and commit a key the tenant asked for (the dashboard's "Create key")."""
+    row, plaintext = issue(session, tenant_id, name)
+    session.commit()
     return row, plaintext
 
 
@@ -69,3 +81,30 @@ def authenticate(session: Session, presented: str) -> str:
         row.last_used_at = now
         session.commit()
     return row.tenant_id
+
+
+def list_keys(session: Session, tenant_id: str) -> list[ApiKey]:
+    """The tenant's usable keys, newest first (revoked ones are gone for good)."""
+    stmt = select_owned(ApiKey, tenant_id).where(ApiKey.revoked_at.is_(None))
+    return list(session.scalars(stmt.order_by(ApiKey.created_at.desc(), ApiKey.id)))
+
+
+def revoke(session: Session, tenant_id: str, key_id: str) -> ApiKey:
+    """Mark the tenant's key revoked (another tenant's id is NotFound); refused from the next request."""
+    row = get_owned(session, ApiKey, key_id, tenant_id)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.commit()
+    return row
+
+
+def key_view(row: ApiKey) -> dict[str, Any]:
+    """What a tenant may see of a key: never the hash, only the lookup prefix."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "prefix": f"sk_{row.prefix}",
+        "created_at": iso(row.created_at),
+        "last_used_at": iso(row.last_used_at),
+        "revoked_at": iso(row.revoked_at),
+    }

@@ -18,6 +18,18 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
+def _bool_or_auto(env: dict[str, str], name: str) -> bool | None:
+    """``true``/``false`` (also 1/0, yes/no), or None for unset / ``auto``."""
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "auto"):
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true, false or auto, not {raw!r}")
+
+
 def _int(env: dict[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     return int(raw) if raw not in (None, "") else default
@@ -49,6 +61,7 @@ class Settings:
     max_text_chars: int = 5_000_000
     rate_limit_per_minute: int = 600
     upload_limit_per_minute: int = 60
+    session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -79,6 +92,7 @@ class Settings:
             max_text_chars=_int(env, "MAX_TEXT_CHARS", 5_000_000),
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600),
             upload_limit_per_minute=_int(env, "UPLOAD_LIMIT_PER_MINUTE", 60),
+            session_cookie_secure=_bool_or_auto(env, "SESSION_COOKIE_SECURE"),
         )
 
     def with_(self, **changes: object) -> Settings:

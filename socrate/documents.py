@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, func, select
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from socrate import apikeys, filetypes
 from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, NotFound, QuotaExceeded, ServiceUnavailable, Unauthorized
-from socrate.models import ACTIVE_STATUSES, DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, utcnow
+from socrate.models import ACTIVE_STATUSES, DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, iso, utcnow
 from socrate.queue import DOCUMENTS_QUEUE, PROCESS_DOCUMENT, TaskQueue
 from socrate.storage import LocalStorage
 from socrate.tenancy import get_key_and_owned_columns, get_owned, get_owned_columns, select_owned
@@ -246,10 +245,6 @@ def status_view(doc: Any) -> dict[str, Any]:
     }
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def details_view(doc: Document) -> dict[str, Any]:
     """Everything a tenant may know about its document."""
     return {
@@ -277,15 +272,15 @@ def details_view(doc: Document) -> dict[str, Any]:
             "encoder_version": doc.encoder_version,
             "chunk_size": doc.chunk_size,
             "chunk_overlap": doc.chunk_overlap,
-            "processed_at": _iso(doc.processed_at),
+            "processed_at": iso(doc.processed_at),
             "worker": doc.worker_info,
         },
         "files": {"original": doc.storage_key, **(doc.outputs or {})},
         "timestamps": {
-            "created_at": _iso(doc.created_at),
-            "queued_at": _iso(doc.queued_at),
-            "started_at": _iso(doc.started_at),
-            "completed_at": _iso(doc.completed_at),
-            "updated_at": _iso(doc.updated_at),
+            "created_at": iso(doc.created_at),
+            "queued_at": iso(doc.queued_at),
+            "started_at": iso(doc.started_at),
+            "completed_at": iso(doc.completed_at),
+            "updated_at": iso(doc.updated_at),
         },
     }

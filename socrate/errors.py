@@ -17,12 +17,16 @@ class Unauthorized(SocrateError):
     """Missing or invalid credentials."""
 
 
+class Forbidden(SocrateError):
+    """Authenticated, but the request failed a check such as CSRF."""
+
+
 class NotFound(SocrateError):
     """Unknown object, or one owned by another tenant (never distinguished)."""
 
 
 class Conflict(SocrateError):
-    """The object is in a state that does not allow this action (e.g. retrying a ready document)."""
+    """The object already exists (an account with this email) or its state forbids the action."""
 
 
 class TooLarge(SocrateError):

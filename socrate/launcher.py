@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -54,6 +55,18 @@ def _ensure_demo_tenant(settings: Settings) -> None:
     ctx.engine.dispose()
 
 
+def secret_key_for(data_dir: Path) -> str:
+    """A random SECRET_KEY made once per data dir: unconfigured runs never sign sessions with a known key."""
+    path = data_dir / "secret-key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48) + "\n")
+    return path.read_text().strip()
+
+
 def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
     for proc in children.values():
         if proc.poll() is None:
@@ -71,6 +84,8 @@ def serve(settings: Settings) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "SOCRATE_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if settings.secret_key == Settings.secret_key:
+        env["SECRET_KEY"] = secret_key_for(settings.data_dir)
     redis_server = None
     if not settings.redis_url:
         redis_server = EmbeddedRedis(settings.data_dir / "redis").start()
@@ -92,7 +107,8 @@ def serve(settings: Settings) -> int:
         for name, cmd in process_commands(env, settings.data_dir).items()
     }
     print(f"Socrate is running at http://{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '5000')} "
-          f"({', '.join(children)}); press Ctrl-C to stop", flush=True)  # fmt: skip
+          f"({', '.join(children)}): open it in a browser to sign up; press Ctrl-C to stop",
+          flush=True)  # fmt: skip
     exit_code = 0
     try:
         while not stopping:

@@ -35,6 +35,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+def iso(value: datetime | None) -> str | None:
+    """Timestamps as JSON-friendly ISO 8601 strings."""
+    return value.isoformat() if value else None
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -58,6 +63,7 @@ class User(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -2,29 +2,65 @@
 
 from __future__ import annotations
 
-from flask import Flask, g
+import logging
+
+from flask import Flask, Response, g, request
+from flask.sessions import SecureCookieSessionInterface
 
 from socrate import context
 from socrate.config import Settings
 from socrate.queue import TaskQueue
 from socrate.ratelimit import RateLimiter
 
+log = logging.getLogger(__name__)
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Signed cookie sessions whose Secure flag follows the request scheme unless configured."""
+
+    def __init__(self, secure: bool | None) -> None:
+        self.secure = secure
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return self.secure if self.secure is not None else request.is_secure
+
 
 def create_app(settings: Settings | None = None, queue: TaskQueue | None = None) -> Flask:
     """Build the app; ``queue`` wraps the Celery app (api_server.py passes the real one)."""
-    from socrate.web import api, errors, health
+    from socrate.web import api, auth, csrf, dashboard, errors, health, keys
 
     settings = settings or Settings.from_env()
+    if settings.secret_key == Settings.secret_key:
+        log.warning("SECRET_KEY is the development default: anyone can forge dashboard sessions; set it")
     app = Flask(__name__, template_folder="../../templates", static_folder="../../static")
     app.config.update(
-        SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
     )
+    app.session_interface = CookieSessions(settings.session_cookie_secure)
     app.extensions["socrate"] = context.build(settings)
     app.extensions["socrate.queue"] = queue
     app.extensions["socrate.ratelimit"] = RateLimiter(settings.redis_url) if settings.redis_url else None
-    app.register_blueprint(api.bp)
-    app.register_blueprint(health.bp)
+    for blueprint in (api.bp, keys.bp, health.bp, auth.bp, dashboard.bp):
+        app.register_blueprint(blueprint)
     errors.register(app)
+    app.jinja_env.globals["csrf_token"] = csrf.token
+
+    @app.after_request
+    def _page_headers(response: Response) -> Response:
+        if response.mimetype == "text/html":
+            response.headers.update(PAGE_HEADERS)
+        return response
 
     @app.teardown_appcontext
     def _close_database(_exc: BaseException | None) -> None:

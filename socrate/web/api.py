@@ -27,7 +27,7 @@ def upload() -> tuple[Response, int]:
         session(),
         g.tenant_id,
         documents.Upload(filename=file.filename or "", stream=file.stream, title=request.form.get("title")),
-        source="api",
+        source=g.via,
         storage=c.storage,
         queue=queue(),
         settings=c.settings,

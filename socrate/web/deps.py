@@ -7,14 +7,18 @@ from functools import wraps
 from typing import Any
 
 from flask import current_app, g, request
+from flask import session as cookie_session
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from socrate import apikeys
 from socrate.context import Context
-from socrate.errors import ServiceUnavailable, Unauthorized
+from socrate.errors import Forbidden, ServiceUnavailable, Unauthorized
 from socrate.queue import TaskQueue
 from socrate.ratelimit import Limit
+from socrate.web import csrf
+
+SESSION_TENANT = "tenant_id"  # set by web/auth.py at log-in
 
 
 def ctx() -> Context:
@@ -54,15 +58,28 @@ def limit_key(token: str) -> None:
 
 
 def require_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Resolve ``g.tenant_id`` from ``Authorization: Bearer <api key>`` or answer 401."""
+    """Resolve ``g.tenant_id`` from a Bearer API key, or from the dashboard's session cookie + CSRF.
+
+    A request that sends ``Authorization`` is judged by it alone (no CSRF: browsers never add it
+    on their own). Otherwise a logged-in session works, and changing anything needs the CSRF token.
+    ``g.via`` records which, so uploads can be tagged ``api`` or ``web``.
+    """
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         token = bearer_token()
-        if token is None:
-            raise Unauthorized("Missing API key: send 'Authorization: Bearer <api key>'")
-        g.tenant_id = apikeys.authenticate(session(), token)
-        limit_key(token)
+        if token is not None:
+            g.tenant_id, g.via = apikeys.authenticate(session(), token), "api"
+            limit_key(token)
+        elif request.headers.get("Authorization"):
+            raise Unauthorized("Invalid Authorization header: send 'Authorization: Bearer <api key>'")
+        elif cookie_session.get(SESSION_TENANT):
+            if request.method not in csrf.SAFE_METHODS:
+                csrf.check()
+            g.tenant_id, g.via = cookie_session[SESSION_TENANT], "web"
+            limit(f"session:{g.tenant_id}", per_minute=ctx().settings.rate_limit_per_minute)
+        else:
+            raise Unauthorized("Missing API key: send 'Authorization: Bearer <api key>' or log in")
         return view(*args, **kwargs)
 
     return wrapper
@@ -73,3 +90,15 @@ def limit(identity: str, per_minute: int, scope: str = "api") -> None:
     limiter = current_app.extensions["socrate.ratelimit"]
     if limiter is not None:
         limiter.hit(scope, identity, Limit(requests=per_minute, per_seconds=60))
+
+
+def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
+    """``require_tenant`` for logged-in people only: a leaked API key must not mint or revoke keys."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.via != "web":
+            raise Forbidden("API keys are managed from the dashboard: log in to create, list or revoke them")
+        return view(*args, **kwargs)
+
+    return require_tenant(wrapper)

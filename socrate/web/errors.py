@@ -1,10 +1,10 @@
-"""Domain exceptions -> HTTP status and JSON ``{"error": ...}``, in one place."""
+"""Domain exceptions -> HTTP status, as JSON ``{"error": ...}`` for the API and a page for the dashboard."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 STATUS = {
     errors.BadRequest: 400,
     errors.Unauthorized: 401,
+    errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.TooLarge: 413,
@@ -22,6 +23,18 @@ STATUS = {
     errors.UnsupportedType: 415,
     errors.ServiceUnavailable: 503,
 }
+JSON_PREFIXES = ("/api/", "/healthz", "/readyz")
+
+
+def status_for(exc: errors.SocrateError) -> int:
+    return STATUS.get(type(exc), 400)
+
+
+def _answer(message: str, code: int) -> tuple[Response | str, int]:
+    """JSON for API clients; a friendly page (no stack trace) for people on dashboard pages."""
+    if request.path.startswith(JSON_PREFIXES):
+        return jsonify(error=message), code
+    return render_template("error.html", message=message, code=code), code
 
 
 def register(app: Flask) -> None:
@@ -31,19 +44,19 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(errors.SocrateError)
     def _domain(exc: errors.SocrateError):  # type: ignore[no-untyped-def]
-        return jsonify(error=exc.message), STATUS.get(type(exc), 400)
+        return _answer(exc.message, status_for(exc))
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):  # type: ignore[no-untyped-def]
         log.warning("database unavailable error=%r", exc)
-        return jsonify(error="The database is unavailable; please retry shortly"), 503
+        return _answer("The database is unavailable; please retry shortly", 503)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
         messages = {413: "File is larger than the upload limit", 404: "Not found", 405: "Method not allowed"}
-        return jsonify(error=messages.get(exc.code or 500, exc.description)), exc.code
+        return _answer(messages.get(exc.code or 500, exc.description or "Error"), exc.code or 500)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         log.exception("unhandled error")
-        return jsonify(error="Internal server error"), 500
+        return _answer("Internal server error", 500)

@@ -1,0 +1,103 @@
+"""Dashboard accounts: sign-up (a tenant and its owner), scrypt password hashes, log-in by password."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from socrate import tenants
+from socrate.config import Settings
+from socrate.errors import BadRequest, Conflict, Unauthorized
+from socrate.models import User
+
+log = logging.getLogger(__name__)
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1  # werkzeug's defaults: ~32 MiB and tens of ms per hash
+_SCRYPT_MAXMEM = 64 * 1024 * 1024
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+WRONG_CREDENTIALS = "Wrong email or password"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=32)
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$n$r$p$salt$hash``: parameters travel with the hash so they can be raised later."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(stored: str, password: str) -> bool:
+    """Constant-time comparison against a hash made by ``hash_password``."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        computed = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(computed, base64.b64decode(digest))
+
+
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password_strength(password: str, email: str) -> None:
+    """Refuse passwords that are short, overlong, one repeated character, or the email itself."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"Password is too weak: use at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise BadRequest(f"Password is too long (at most {MAX_PASSWORD_LENGTH} characters)")
+    if len(set(password)) < 4 or password.lower() in email:
+        raise BadRequest("Password is too weak: avoid repeated characters and your email address")
+
+
+def signup(session: Session, email: str, password: str, settings: Settings) -> User:
+    """A new tenant named after the email, with its owner user; Conflict if the email is taken."""
+    email = normalise_email(email)
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise BadRequest("Enter a valid email address")
+    check_password_strength(password, email)
+    if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise Conflict("An account with this email already exists; log in instead")
+    tenant = tenants.add(session, email, settings)
+    user = User(tenant_id=tenant.id, email=email, password_hash=hash_password(password))
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
+        session.rollback()
+        raise Conflict("An account with this email already exists; log in instead") from exc
+    log.info("account created tenant_id=%s user_id=%s", tenant.id, user.id)
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    """The user for these credentials; one message for unknown email and wrong password alike."""
+    user = session.scalars(select(User).where(User.email == normalise_email(email))).first()
+    if user is None or not user.password_hash:
+        verify_password(_DUMMY_HASH, password)  # same work either way: no timing oracle for emails
+        raise Unauthorized(WRONG_CREDENTIALS)
+    if not verify_password(user.password_hash, password):
+        raise Unauthorized(WRONG_CREDENTIALS)
+    return user

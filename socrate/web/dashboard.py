@@ -1,0 +1,45 @@
+"""Dashboard pages: HTML shells; the JavaScript does everything else through the JSON API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask import session as cookie_session
+
+from socrate.filetypes import ALLOWED, KINDS
+from socrate.web.deps import SESSION_TENANT, ctx
+
+bp = Blueprint("dashboard", __name__)
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Pages send visitors without a session to the log-in form."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not cookie_session.get(SESSION_TENANT):
+            return redirect(url_for("auth.login"))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.get("/")
+@login_required
+def documents() -> str:
+    """The client-side checks mirror the server's limits, which are rendered into the page."""
+    return render_template(
+        "documents.html",
+        max_upload_bytes=ctx().settings.max_upload_bytes,
+        accept=",".join(KINDS),
+        allowed=ALLOWED,
+    )
+
+
+@bp.get("/keys")
+@login_required
+def keys() -> str:
+    return render_template("keys.html")

@@ -1,0 +1,311 @@
+"use strict";
+// Documents page: uploads with live progress, the self-refreshing grid, details and delete.
+
+const POLL_MS = 2000; // status polling per upload row
+const LIST_MS = 30000; // the grid refreshes this often, always (Telegram uploads appear too)
+const GIVE_UP_MS = 4 * 60 * 1000; // then a row stops polling and follows the grid instead
+const MAX_BACKOFF_MS = 30000;
+const PAGE_SIZE = 25;
+const FINAL = new Set(["ready", "failed", "cancelled"]);
+const SOURCES = { web: "Web", api: "API", telegram: "Telegram" };
+
+const zone = document.getElementById("dropzone");
+const picker = document.getElementById("file-input");
+const uploads = document.getElementById("uploads");
+const table = document.getElementById("documents");
+const gridStatus = document.getElementById("grid-status");
+const newer = document.getElementById("newer");
+const older = document.getElementById("older");
+const waitingForGrid = new Map(); // document id -> upload row that gave up polling
+
+// ---- Upload rows -------------------------------------------------------------------------------
+
+function uploadRow(file) {
+  const fill = h("div", { class: "bar-fill" });
+  const bar = h("div", {
+    class: "bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
+    "aria-valuenow": "0", "aria-label": `Progress of ${file.name}`,
+  }, fill);
+  const message = h("span", { class: "message" }, "Uploading…");
+  const percent = h("span", { class: "percent" }, "0 %");
+  const item = h("li", { class: "upload", "data-state": "uploading" }, [
+    h("span", { class: "name" }, file.name), bar, h("div", { class: "meta" }, [message, percent]),
+  ]);
+  uploads.prepend(item);
+  let shown = 0;
+  return {
+    item,
+    // The bar only ever moves forward, whatever order answers arrive in.
+    show(state, progress, text) {
+      shown = state === "ready" ? 100 : Math.max(shown, Math.min(100, progress || 0));
+      fill.style.width = `${shown}%`;
+      bar.setAttribute("aria-valuenow", String(shown));
+      percent.textContent = `${shown} %`;
+      message.textContent = text;
+      item.dataset.state = state;
+    },
+    note(text) {
+      message.textContent = text;
+    },
+  };
+}
+
+function clientProblem(file) {
+  const dot = file.name.lastIndexOf(".");
+  const extension = dot >= 0 ? file.name.slice(dot).toLowerCase() : "";
+  if (!zone.dataset.accept.split(",").includes(extension)) {
+    return `Unsupported file type: only ${zone.dataset.allowed} files are accepted`;
+  }
+  if (file.size > Number(zone.dataset.maxBytes)) {
+    return `File is larger than the upload limit (${Format.bytes(Number(zone.dataset.maxBytes))})`;
+  }
+  return null;
+}
+
+async function upload(file) {
+  const row = uploadRow(file);
+  const problem = clientProblem(file);
+  if (problem) {
+    row.show("failed", 0, problem);
+    return;
+  }
+  const form = new FormData();
+  form.append("file", file);
+  let created;
+  try {
+    created = await Api.call("POST", "/api/documents/upload", form);
+  } catch (error) {
+    row.show("failed", 0, error.message); // the server is the authority: show its reason
+    return;
+  }
+  row.item.dataset.documentId = created.document_id;
+  row.show(created.status, 0, created.message);
+  refreshList();
+  follow(created.document_id, row);
+}
+
+function showStatus(row, body) {
+  const text = body.status === "failed" ? body.message || "Processing failed" : body.message;
+  row.show(body.status, body.progress, text || body.status);
+}
+
+async function follow(id, row) {
+  const started = Date.now();
+  let failures = 0;
+  while (Date.now() - started < GIVE_UP_MS) {
+    let body;
+    try {
+      body = await Api.call("GET", `/api/documents/${id}/status`);
+      failures = 0;
+    } catch (error) {
+      if (!error.retryable) {
+        row.show("failed", 0, error.message);
+        return;
+      }
+      failures += 1;
+      const delay = Math.min(POLL_MS * 2 ** failures, MAX_BACKOFF_MS);
+      row.note(`Connection problem; retrying in ${Math.round(delay / 1000)} s…`);
+      await sleep(delay);
+      continue;
+    }
+    showStatus(row, body);
+    if (FINAL.has(body.status)) {
+      refreshList();
+      return;
+    }
+    await sleep(POLL_MS);
+  }
+  row.note("Still processing: this can take a while. The list below keeps refreshing.");
+  waitingForGrid.set(id, row);
+}
+
+// Rows that gave up polling are brought up to date by the grid's periodic refresh.
+function updateWaitingRows(documents) {
+  for (const doc of documents) {
+    const row = waitingForGrid.get(doc.document_id);
+    if (row && FINAL.has(doc.status)) {
+      showStatus(row, doc);
+      waitingForGrid.delete(doc.document_id);
+    }
+  }
+}
+
+function uploadAll(files) {
+  for (const file of files) upload(file);
+}
+
+picker.addEventListener("change", () => {
+  uploadAll(picker.files);
+  picker.value = "";
+});
+for (const name of ["dragenter", "dragover"]) {
+  zone.addEventListener(name, (event) => {
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+}
+zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+zone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  zone.classList.remove("dragging");
+  uploadAll(event.dataTransfer.files);
+});
+
+// ---- Documents grid ----------------------------------------------------------------------------
+
+let listTimer = null;
+let listRequest = 0;
+let offset = 0; // the page shown; refreshes reload this page
+
+async function refreshList() {
+  clearTimeout(listTimer);
+  const mine = ++listRequest;
+  try {
+    const data = await Api.call("GET", `/api/documents?limit=${PAGE_SIZE}&offset=${offset}`);
+    if (mine === listRequest && data.documents.length === 0 && offset > 0) {
+      offset = Math.max(0, offset - PAGE_SIZE); // the last page emptied (deletes): step back
+      return refreshList();
+    }
+    if (mine === listRequest) {
+      renderGrid(data);
+      updateWaitingRows(data.documents);
+    }
+  } catch (error) {
+    if (mine === listRequest) gridStatus.textContent = `Could not load documents (${error.message}); retrying…`;
+  }
+  if (mine === listRequest) listTimer = setTimeout(refreshList, LIST_MS);
+}
+
+function cell(label, content, attrs = {}) {
+  return h("td", { "data-label": label, ...attrs }, content);
+}
+
+function miniBar(doc) {
+  const fill = h("div", { class: "bar-fill" });
+  fill.style.width = `${doc.progress}%`;
+  return h("div", { class: "mini" }, [
+    h("div", { class: "bar", "aria-hidden": "true", "data-state": doc.status }, fill),
+    h("span", {}, `${doc.progress} %`),
+  ]);
+}
+
+// Failed or cancelled documents can be queued again; queued or processing ones can be cancelled.
+function stateButton(doc) {
+  const name = doc.title || doc.filename;
+  const action = ["failed", "cancelled"].includes(doc.status) ? "retry" : ["queued", "processing"].includes(doc.status) ? "cancel" : null;
+  if (!action) return null;
+  const label = action === "retry" ? "Retry" : "Cancel";
+  const button = h("button", { type: "button", class: "secondary", "aria-label": `${label} ${name}` }, label);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await Api.call("POST", `/api/documents/${doc.document_id}/${action}`);
+    } catch (error) {
+      gridStatus.textContent = `Could not ${action}: ${error.message}`;
+    }
+    refreshList();
+  });
+  return button;
+}
+
+function actions(doc) {
+  const name = doc.title || doc.filename;
+  const details = h("button", { type: "button", class: "secondary", "aria-label": `Details of ${name}` }, "Details");
+  details.addEventListener("click", () => showDetails(doc.document_id));
+  const remove = h("button", { type: "button", class: "danger", "aria-label": `Delete ${name}` }, "Delete");
+  remove.addEventListener("click", () => confirmDelete(doc));
+  return h("div", { class: "actions" }, [details, stateButton(doc), remove]);
+}
+
+function renderGrid(data) {
+  const rows = data.documents.map((doc) =>
+    h("tr", { "data-document-id": doc.document_id, "data-status": doc.status }, [
+      cell("Name", h("span", { class: "doc-name", title: doc.filename }, doc.title || doc.filename)),
+      cell("Status", h("span", { class: `badge ${doc.status}` }, doc.status)),
+      cell("Progress", miniBar(doc)),
+      cell("Language", Format.text(doc.metadata.language)),
+      cell("Chunks", Format.text(doc.total_chunks)),
+      cell("Size", Format.bytes(doc.size_bytes)),
+      cell("Source", SOURCES[doc.source] || doc.source),
+      cell("Uploaded", Format.date(doc.timestamps.created_at)),
+      cell("Actions", actions(doc), { class: "actions-cell" }),
+    ])
+  );
+  table.tBodies[0].replaceChildren(...rows);
+  table.hidden = rows.length === 0;
+  newer.hidden = offset === 0;
+  older.hidden = offset + rows.length >= data.total;
+  if (rows.length === 0) {
+    gridStatus.textContent = "No documents yet. Drop a file above to get started.";
+  } else if (data.total > rows.length) {
+    gridStatus.textContent = `Documents ${offset + 1}–${offset + rows.length} of ${data.total}, newest first.`;
+  } else {
+    gridStatus.textContent = `${data.total} document${data.total === 1 ? "" : "s"}.`;
+  }
+}
+
+function turnPage(step) {
+  offset = Math.max(0, offset + step * PAGE_SIZE);
+  refreshList();
+}
+newer.addEventListener("click", () => turnPage(-1));
+older.addEventListener("click", () => turnPage(1));
+
+// ---- Details and delete ------------------------------------------------------------------------
+
+const detailsDialog = document.getElementById("details");
+const detailsBody = document.getElementById("details-body");
+
+function detailRows(doc) {
+  const m = doc.metadata;
+  const t = doc.timestamps;
+  return [
+    ["Title", doc.title], ["File name", doc.filename], ["Status", doc.status],
+    ["Progress", `${doc.progress} %`], ["Message", doc.message], ["Error", doc.error],
+    ["Source", SOURCES[doc.source] || doc.source], ["Type", doc.content_type],
+    ["Size", Format.bytes(doc.size_bytes)], ["SHA-256", doc.sha256], ["Attempts", doc.attempts],
+    ["Language", m.language], ["Pages", m.pages], ["Chunks", m.total_chunks], ["Tokens", m.total_tokens],
+    ["Encoder", m.encoder && `${m.encoder} ${m.encoder_version || ""}`],
+    ["Chunk size / overlap", m.chunk_size && `${m.chunk_size} / ${m.chunk_overlap}`],
+    ["Uploaded", Format.date(t.created_at)], ["Queued", Format.date(t.queued_at)],
+    ["Started", Format.date(t.started_at)], ["Completed", Format.date(t.completed_at)],
+    ["Processed", Format.date(m.processed_at)], ["Task", doc.task.id], ["Task state", doc.task.state],
+  ];
+}
+
+async function showDetails(id) {
+  detailsBody.replaceChildren(h("dd", {}, "Loading…"));
+  detailsDialog.showModal();
+  try {
+    const doc = await Api.call("GET", `/api/documents/${id}`);
+    detailsBody.replaceChildren(
+      ...detailRows(doc).flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, Format.text(value))])
+    );
+  } catch (error) {
+    detailsBody.replaceChildren(h("dd", { class: "alert" }, error.message));
+  }
+}
+
+const confirmDialog = document.getElementById("confirm-delete");
+
+function confirmDelete(doc) {
+  document.getElementById("confirm-text").textContent =
+    `"${doc.title || doc.filename}" and its memory will be removed for good.`;
+  confirmDialog.returnValue = "";
+  confirmDialog.onclose = async () => {
+    if (confirmDialog.returnValue !== "delete") return;
+    try {
+      await Api.call("DELETE", `/api/documents/${doc.document_id}`);
+      refreshList();
+    } catch (error) {
+      gridStatus.textContent = `Could not delete: ${error.message}`;
+    }
+  };
+  confirmDialog.showModal();
+}
+
+document.getElementById("refresh").addEventListener("click", refreshList);
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) refreshList();
+});
+refreshList();

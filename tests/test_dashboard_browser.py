@@ -1,0 +1,309 @@
+"""The dashboard in headless Chromium over real HTTP, with a real Celery worker behind it."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from tests import docgen
+from tests.conftest import TenantHandle, upload
+from tests.web_session import PASSWORD, unique_email
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+DONE_TIMEOUT_MS = 240_000
+GREEN, RED = "rgb(31, 138, 76)", "rgb(192, 57, 43)"
+STEP_TIMEOUT_MS = 30_000  # one page step; generous because the worker may be busy on the 2 cores
+expect.set_options(timeout=STEP_TIMEOUT_MS)
+
+# Every value each upload row's bar shows, recorded in the page as it happens (not sampled).
+RECORD_PROGRESS = """
+window.__progress = {};
+new MutationObserver((records) => {
+  for (const r of records) {
+    if (r.attributeName !== "aria-valuenow") continue;
+    const name = r.target.closest(".upload").querySelector(".name").textContent;
+    (window.__progress[name] ||= []).push(Number(r.target.getAttribute("aria-valuenow")));
+  }
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["aria-valuenow"] });
+"""
+
+
+@pytest.fixture(scope="module")
+def base_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The test app on a real HTTP port on 127.0.0.1, one thread per request."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs it with apt-get")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser: Browser, base_url: str, width: int = 1280, height: int = 900) -> Page:
+    """A fresh browser context (no cookies) and its page; close with ``page.context.close()``."""
+    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": height})
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    return context.new_page()
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    page = open_page(browser, base_url)
+    yield page
+    page.context.close()
+
+
+def sign_up(page: Page) -> str:
+    email = unique_email("browser")
+    page.goto("/signup")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Upload documents")).to_be_visible()
+    # The script has run once the first list answer replaced the loading state: files picked now upload.
+    expect(page.locator("#grid-status")).not_to_have_text("Loading documents…")
+    return email
+
+
+def upload_row(page: Page, name: str):  # type: ignore[no-untyped-def]
+    return page.locator(".upload", has=page.locator(".name", has_text=name))
+
+
+def grid_row(page: Page, name: str):  # type: ignore[no-untyped-def]
+    return page.locator("#documents tbody tr", has_text=name)
+
+
+def settle(page: Page) -> Page:
+    """Let the bars' width transitions finish so screenshots show what a person would see."""
+    page.evaluate("Promise.all(document.getAnimations().map((a) => a.finished))")
+    return page
+
+
+def bar_colour(row) -> str:  # type: ignore[no-untyped-def]
+    return row.locator(".bar-fill").evaluate("el => getComputedStyle(el).backgroundColor")
+
+
+def test_sign_up_upload_two_files_watch_them_finish_and_delete_one(page, worker, tmp_path):  # type: ignore[no-untyped-def]
+    sign_up(page)
+    expect(page.locator("#grid-status")).to_have_text("No documents yet. Drop a file above to get started.")
+    page.screenshot(path=tmp_path / "1-empty.png", full_page=True)
+
+    page.evaluate(RECORD_PROGRESS)
+    page.set_input_files("#file-input", files=[
+        {"name": "report.pdf", "mimeType": "application/pdf", "buffer": docgen.pdf(pages=4, lang="en")},
+        {"name": "long-notes.txt", "mimeType": "text/plain", "buffer": docgen.txt("en", count=400)},
+    ])  # fmt: skip
+    expect(upload_row(page, "report.pdf")).to_have_count(1)
+    expect(page.locator("#uploads .upload[data-state=processing]").first).to_be_visible(
+        timeout=DONE_TIMEOUT_MS
+    )
+    page.screenshot(path=tmp_path / "2-uploading.png", full_page=True)
+
+    for name in ("report.pdf", "long-notes.txt"):
+        row = upload_row(page, name)
+        expect(row).to_have_attribute("data-state", "ready", timeout=DONE_TIMEOUT_MS)
+        expect(row.locator(".message")).to_have_text("Complete")
+        expect(row.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+        assert bar_colour(row) == GREEN
+    history = page.evaluate("window.__progress")
+    for name, values in history.items():
+        assert values == sorted(values) and values[-1] == 100, (name, values)
+    assert any(0 < v < 100 for values in history.values() for v in values), history  # it moved
+
+    for name in ("report.pdf", "long-notes.txt"):
+        row = grid_row(page, name)
+        expect(row.locator(".badge")).to_have_text("ready")
+        expect(row.locator("[data-label=Language]")).to_have_text("en")
+        expect(row.locator("[data-label=Source]")).to_have_text("Web")
+        assert int(row.locator("[data-label=Chunks]").inner_text()) > 0
+    settle(page).screenshot(path=tmp_path / "3-ready.png", full_page=True)
+
+    grid_row(page, "report.pdf").get_by_role("button", name="Details of report.pdf").click()
+    details = page.locator("#details")
+    expect(details).to_contain_text("memvid 0.1.3")
+    expect(details.locator("dt:text-is('Pages') + dd")).to_have_text("4")
+    page.screenshot(path=tmp_path / "4-details.png")
+    details.get_by_role("button", name="Close").click()
+
+    grid_row(page, "long-notes.txt").get_by_role("button", name="Delete long-notes.txt").click()
+    page.locator("#confirm-delete").get_by_role("button", name="Delete").click()
+    expect(page.locator("#documents tbody tr")).to_have_count(1)
+    expect(grid_row(page, "report.pdf")).to_have_count(1)
+    page.reload()
+    expect(page.locator("#documents tbody tr")).to_have_count(1)
+
+
+def test_failed_and_rejected_uploads_show_their_errors(page, worker, tmp_path):  # type: ignore[no-untyped-def]
+    sign_up(page)
+    page.set_input_files("#file-input", files=[
+        {"name": "broken.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"\x00garbage" * 100},
+        {"name": "fake.pdf", "mimeType": "application/pdf", "buffer": b"plain text dressed up as a pdf"},
+        {"name": "virus.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x90\x00"},
+    ])  # fmt: skip
+    broken = upload_row(page, "broken.pdf")
+    expect(broken).to_have_attribute("data-state", "failed", timeout=DONE_TIMEOUT_MS)
+    expect(broken.locator(".message")).to_have_text("The PDF file is corrupt or unreadable")
+    assert bar_colour(broken) == RED
+    server_says = "The file content does not match its .pdf extension"  # the server is the authority
+    expect(upload_row(page, "fake.pdf").locator(".message")).to_have_text(server_says)
+    expect(upload_row(page, "virus.exe").locator(".message")).to_contain_text("Unsupported file type")
+    expect(grid_row(page, "broken.pdf").locator(".badge")).to_have_text("failed")
+    expect(page.locator("#documents tbody tr")).to_have_count(1)
+    settle(page).screenshot(path=tmp_path / "failed.png", full_page=True)
+
+
+def test_cancel_then_retry_from_the_grid(page, worker, tmp_path):  # type: ignore[no-untyped-def]
+    sign_up(page)
+    long_text = docgen.txt("en", count=900)
+    page.set_input_files(
+        "#file-input", files=[{"name": "long.txt", "mimeType": "text/plain", "buffer": long_text}]
+    )
+    row = grid_row(page, "long.txt")
+    row.get_by_role("button", name="Cancel long.txt").click()
+    expect(row.locator(".badge")).to_have_text("cancelled")
+    settle(page).screenshot(path=tmp_path / "cancelled.png", full_page=True)
+    row.get_by_role("button", name="Retry long.txt").click()
+    deadline = time.monotonic() + DONE_TIMEOUT_MS / 1000
+    while row.locator(".badge").inner_text() != "ready" and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        page.locator("#refresh").click()
+    expect(row.locator(".badge")).to_have_text("ready")
+
+
+def test_api_keys_page_and_api_uploads_appear_without_a_reload(page, app, tmp_path):  # type: ignore[no-untyped-def]
+    page.clock.install()
+    sign_up(page)
+    page.get_by_role("link", name="API keys").click()
+    expect(page.locator("#keys-status")).to_have_text(
+        "No API keys yet. Create one to call the API from scripts."
+    )
+    page.get_by_label("Key name").fill("laptop")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#new-key-value")).to_have_text(re.compile(r"^sk_\w{12}_"))
+    key = page.locator("#new-key-value").inner_text()
+    page.get_by_role("button", name="Copy").click()
+    expect(page.locator("#copy-key")).not_to_have_text("Copy")
+    row = page.locator("#keys tbody tr", has_text="laptop")
+    expect(row.locator("[data-label=Prefix]")).to_have_text(key[: len("sk_") + 12] + "_…")
+    page.screenshot(path=tmp_path / "keys.png", full_page=True)
+
+    page.get_by_role("link", name="Documents").click()
+    expect(page.locator("#grid-status")).to_contain_text("No documents yet")
+    response = upload(app.test_client(), TenantHandle("", key), docgen.markdown("en"), "from-a-script.md")
+    assert response.status_code == 202
+    page.clock.run_for(31_000)  # the grid's periodic refresh, with no reload
+    expect(grid_row(page, "from-a-script.md").locator("[data-label=Source]")).to_have_text("API")
+
+    page.get_by_role("link", name="API keys").click()
+    expect(page.locator("#new-key")).to_be_hidden()  # shown once, never again
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke laptop").click()
+    expect(page.locator("#keys tbody tr")).to_have_count(0)
+    again = app.test_client().get("/api/documents", headers={"Authorization": f"Bearer {key}"})
+    assert again.status_code == 401
+
+
+def test_phone_width_layout_has_no_sideways_scroll(browser, base_url, tmp_path):  # type: ignore[no-untyped-def]
+    page = open_page(browser, base_url, width=375, height=740)
+    sign_up(page)
+    page.set_input_files("#file-input", files=[
+        {"name": "a-rather-long-file-name-for-a-phone.md", "mimeType": "text/markdown",
+         "buffer": docgen.markdown("en")},
+    ])  # fmt: skip
+    expect(grid_row(page, "a-rather-long-file-name-for-a-phone.md")).to_have_count(1)
+    expect(page.get_by_text("Choose files")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, width
+    page.screenshot(path=tmp_path / "phone.png", full_page=True)
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.context.close()
+
+
+def test_the_grid_pages_through_many_documents(page):  # type: ignore[no-untyped-def]
+    sign_up(page)
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    for i in range(26):  # blank text files: the worker fails them at once, without encoding
+        file = {"name": f"note-{i:02}.txt", "mimeType": "text/plain", "buffer": b"  \n"}
+        response = page.request.post(
+            "/api/documents/upload", headers={"X-CSRF-Token": token}, multipart={"file": file}
+        )
+        assert response.status == 202, response.text()
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.locator("#grid-status")).to_have_text("Documents 1–25 of 26, newest first.")
+    expect(page.locator("#documents tbody tr")).to_have_count(25)
+    expect(grid_row(page, "note-25.txt")).to_have_count(1)
+    expect(page.get_by_role("button", name="Newer")).to_be_hidden()
+
+    page.get_by_role("button", name="Older").click()
+    expect(page.locator("#grid-status")).to_have_text("Documents 26–26 of 26, newest first.")
+    expect(page.locator("#documents tbody tr")).to_have_count(1)
+    grid_row(page, "note-00.txt").get_by_role("button", name="Delete note-00.txt").click()
+    page.locator("#confirm-delete").get_by_role("button", name="Delete").click()
+    expect(page.locator("#grid-status")).to_have_text("25 documents.")  # the emptied page steps back
+    expect(page.get_by_role("button", name="Older")).to_be_hidden()
+
+
+def test_network_errors_are_retried_with_backoff_until_the_document_is_ready(page, worker):  # type: ignore[no-untyped-def]
+    sign_up(page)
+    dropped: list[str] = []
+
+    def drop_first_two(route):  # type: ignore[no-untyped-def]
+        if len(dropped) < 2:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/documents/*/status", drop_first_two)
+    page.set_input_files("#file-input", files=[
+        {"name": "flaky.md", "mimeType": "text/markdown", "buffer": docgen.markdown("en")},
+    ])  # fmt: skip
+    row = upload_row(page, "flaky.md")
+    expect(row.locator(".message")).to_contain_text("Connection problem; retrying in")
+    expect(row).to_have_attribute("data-state", "ready", timeout=DONE_TIMEOUT_MS)
+    assert len(dropped) == 2
+
+
+def test_after_four_minutes_a_row_stops_polling_and_follows_the_list(page, worker):  # type: ignore[no-untyped-def]
+    page.clock.install()  # simulated time: the page's four minutes pass in an instant
+    sign_up(page)
+    page.set_input_files("#file-input", files=[
+        {"name": "slow.txt", "mimeType": "text/plain", "buffer": docgen.txt("en", count=60)},
+    ])  # fmt: skip
+    row = upload_row(page, "slow.txt")
+    # The first status answer has replaced the upload's own message: the next poll waits on the clock.
+    expect(row.locator(".message")).not_to_have_text(re.compile("Uploading|uploaded and queued"))
+    page.clock.fast_forward("04:01")
+    expect(row.locator(".message")).to_have_text(
+        "Still processing: this can take a while. The list below keeps refreshing."
+    )
+    for _ in range(120):  # the list refresh (every 30 simulated seconds) brings the row up to date
+        page.clock.run_for(31_000)
+        if row.get_attribute("data-state") == "ready":
+            break
+        time.sleep(1)  # real time for the worker; the page's own clock stands still
+    expect(row).to_have_attribute("data-state", "ready")
+    expect(row.locator(".message")).to_have_text("Complete")
