@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init, worker_process_init
@@ -54,6 +55,7 @@ def process_document_task(self, document_id: str, tenant_id: str, previous_error
             settings=ctx.settings,
             is_timeout=lambda exc: isinstance(exc, SoftTimeLimitExceeded),
             previous_error=previous_error,
+            deadline=time.monotonic() + ctx.settings.task_soft_time_limit,
         )
     except processing.Busy:
         raise self.retry(countdown=BUSY_RETRY_SECONDS) from None  # waiting for a slot is not an attempt

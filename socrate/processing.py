@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,11 @@ class Busy(Exception):
     """The tenant already has its maximum of documents processing; try again shortly."""
 
 
+class TimedOut(Exception):
+    """The run passed its deadline (checked between embedding batches: memvid swallows Celery's
+    asynchronous soft-time-limit exception and would carry on to the hard kill)."""
+
+
 class Transient(Exception):
     """A temporary failure (database, Redis, storage I/O); the task retries it with backoff."""
 
@@ -82,17 +88,24 @@ class _Reporter:
     """Writes progress to the row in short transactions, only while this run owns it."""
 
     def __init__(
-        self, factory: sessionmaker[Session], tenant_id: str, document_id: str, task_id: str
+        self,
+        factory: sessionmaker[Session],
+        tenant_id: str,
+        document_id: str,
+        task_id: str,
+        deadline: float | None,
     ) -> None:
-        self.factory, self.tenant_id, self.document_id, self.task_id = (
-            factory,
-            tenant_id,
-            document_id,
-            task_id,
-        )
+        self.factory, self.tenant_id, self.document_id = factory, tenant_id, document_id
+        self.task_id, self.deadline = task_id, deadline
         self.progress = 0
 
     def __call__(self, progress: int, message: str, **fields: object) -> None:
+        if (
+            self.deadline is not None
+            and time.monotonic() > self.deadline
+            and fields.get("status") != "failed"
+        ):
+            raise TimedOut
         self.progress = max(self.progress, progress)
         owned = (Document.task_id == self.task_id, Document.status == "processing")
         try:
@@ -145,17 +158,19 @@ def process(
     get_encoder: Callable[[], Encoder] = encoding.get_encoder,
     is_timeout: Callable[[BaseException], bool] = lambda exc: False,
     previous_error: str | None = None,
+    deadline: float | None = None,
 ) -> str:
     """Run one document to a final status; raises Busy or Transient for the task to re-queue.
 
-    ``previous_error`` is why an earlier attempt of this task gave up (kept as ``last_error``).
+    ``previous_error`` is why an earlier attempt of this task gave up (kept as ``last_error``);
+    ``deadline`` (``time.monotonic()`` value) fails the run as timed out at its next progress write.
     """
     claim = _claim(factory, tenant_id, document_id, task_id, previous_error)
     if isinstance(claim, str):
         log.info("nothing to do tenant_id=%s document_id=%s task_id=%s reason=%s", tenant_id, document_id,
                  task_id, claim)  # fmt: skip
         return claim
-    report = _Reporter(factory, tenant_id, document_id, task_id)
+    report = _Reporter(factory, tenant_id, document_id, task_id, deadline)
     report.progress = 10
     prefix = storage.document_prefix(tenant_id, document_id)
     for leftover in storage.path(prefix).glob(".tmp-*"):  # partial outputs of crashed or superseded runs
@@ -263,7 +278,7 @@ def _human_message(exc: BaseException, is_timeout: Callable[[BaseException], boo
                    attempts: int) -> str:  # fmt: skip
     if isinstance(exc, ProcessingError):
         return exc.message
-    if is_timeout(exc):
+    if isinstance(exc, TimedOut) or is_timeout(exc):
         return TIMED_OUT
     if transient:
         return f"Processing failed after {attempts} attempts because of a temporary problem; please retry"

@@ -78,8 +78,8 @@ class Stack:
     env: dict[str, str]
     tmp: Path
 
-    def worker(self, concurrency: int = 1) -> Worker:
-        return Worker(self.env, self.tmp / "worker.log", concurrency).start(self.celery)
+    def worker(self, concurrency: int = 1, **env: str) -> Worker:
+        return Worker({**self.env, **env}, self.tmp / "worker.log", concurrency).start(self.celery)
 
     def recover(self) -> dict[str, int]:
         """What Beat's recovery job does, with a 1-second quiet period instead of minutes."""

@@ -121,3 +121,13 @@ def test_postgres_restart_mid_task_is_retried(isolated_stack, make_tenant, setti
     details = client.get(f"/api/documents/{doc_id}", headers=tenant.headers).get_json()
     assert details["attempts"] >= 2 and "Temporary problem" in details["last_error"]
     worker.stop()
+
+
+def test_a_run_over_the_time_limit_fails_with_timed_out(isolated_stack, make_tenant):  # type: ignore[no-untyped-def]
+    stack = isolated_stack
+    client, tenant = stack.app.test_client(), make_tenant("slowpoke")
+    worker = stack.worker(TASK_SOFT_TIME_LIMIT="2", TASK_TIME_LIMIT="30")
+    doc_id = upload(client, tenant, docgen.txt("en", count=3000), "huge.txt").get_json()["document_id"]
+    final = _wait(client, tenant, doc_id, _final)
+    assert final["status"] == "failed" and "timed out" in final["message"]
+    worker.stop()
