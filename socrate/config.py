@@ -61,7 +61,14 @@ class Settings:
     max_text_chars: int = 5_000_000
     rate_limit_per_minute: int = 600
     upload_limit_per_minute: int = 60
+    search_cache_mb: int = 256
     session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
+    storage_backend: str = "local"  # local | s3
+    s3_bucket: str = ""
+    s3_endpoint_url: str | None = None  # None: AWS itself
+    s3_region: str = "us-east-1"
+    storage_cache_dir: Path = Path("data/storage-cache")
+    storage_cache_mb: int = 1024
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -92,7 +99,14 @@ class Settings:
             max_text_chars=_int(env, "MAX_TEXT_CHARS", 5_000_000),
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600),
             upload_limit_per_minute=_int(env, "UPLOAD_LIMIT_PER_MINUTE", 60),
+            search_cache_mb=_int(env, "SEARCH_CACHE_MB", 256),
             session_cookie_secure=_bool_or_auto(env, "SESSION_COOKIE_SECURE"),
+            storage_backend=env.get("STORAGE_BACKEND", "").strip().lower() or "local",
+            s3_bucket=env.get("S3_BUCKET", ""),
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            s3_region=env.get("S3_REGION") or "us-east-1",
+            storage_cache_dir=Path(env.get("STORAGE_CACHE_DIR") or data_dir / "storage-cache").resolve(),
+            storage_cache_mb=_int(env, "STORAGE_CACHE_MB", 1024),
         )
 
     def with_(self, **changes: object) -> Settings:

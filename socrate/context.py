@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from socrate.config import Settings
+from socrate.config import MB, Settings
 from socrate.db import make_engine, make_session_factory
-from socrate.storage import LocalStorage
+from socrate.search_index import IndexCache
+from socrate.storage import Storage
+from socrate.storage import build as build_storage
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,8 @@ class Context:
     engine: Engine
     read_engine: Engine
     sessions: sessionmaker[Session]
-    storage: LocalStorage
+    storage: Storage
+    search_cache: IndexCache = field(default_factory=lambda: IndexCache(Settings.search_cache_mb * MB))
 
 
 def build(settings: Settings) -> Context:
@@ -28,5 +31,6 @@ def build(settings: Settings) -> Context:
         engine=engine,
         read_engine=make_engine(settings.database_url, autocommit=True),
         sessions=make_session_factory(engine),
-        storage=LocalStorage(settings.storage_dir),
+        storage=build_storage(settings),
+        search_cache=IndexCache(settings.search_cache_mb * MB),
     )

@@ -16,7 +16,7 @@ from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, NotFound, QuotaExceeded, ServiceUnavailable, Unauthorized
 from socrate.models import ACTIVE_STATUSES, DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, iso, utcnow
 from socrate.queue import DOCUMENTS_QUEUE, PROCESS_DOCUMENT, TaskQueue
-from socrate.storage import LocalStorage
+from socrate.storage import Storage
 from socrate.tenancy import get_key_and_owned_columns, get_owned, get_owned_columns, select_owned
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def create(
     upload: Upload,
     *,
     source: str,
-    storage: LocalStorage,
+    storage: Storage,
     queue: TaskQueue,
     settings: Settings,
 ) -> Document:
@@ -72,7 +72,7 @@ def create(
     doc_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
     final_key = f"{storage.document_prefix(tenant_id, doc_id)}/original.{kind}"
     try:
-        filetypes.confirm_kind(kind, stored.head, storage.path(stored.temp_key))
+        filetypes.confirm_kind(kind, stored.head, lambda: storage.local_file(stored.temp_key))
         session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
         _check_count_quota(session, tenant)
         _check_bytes_quota(session, tenant, stored.size)
@@ -166,9 +166,7 @@ def list_documents(
     return list(rows), total
 
 
-def delete(
-    session: Session, tenant_id: str, document_id: str, *, storage: LocalStorage, queue: TaskQueue
-) -> None:
+def delete(session: Session, tenant_id: str, document_id: str, *, storage: Storage, queue: TaskQueue) -> None:
     """Remove the row and every stored file, revoking a task that is still queued or running."""
     doc = get_owned(session, Document, document_id, tenant_id)
     if doc.status in ("queued", "processing") and doc.task_id:
@@ -226,7 +224,7 @@ def requeue(session: Session, doc: Document, queue: TaskQueue, message: str) -> 
     return True
 
 
-def _remove(session: Session, doc: Document, storage: LocalStorage) -> None:
+def _remove(session: Session, doc: Document, storage: Storage) -> None:
     session.delete(doc)
     session.commit()
     storage.delete(storage.document_prefix(doc.tenant_id, doc.id))

@@ -6,11 +6,15 @@ its 5-8 s import and ~600 MB; the worker loads it once per process and reuses it
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ENCODER_NAME = "memvid"
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -41,6 +45,7 @@ class Memory:
     index_file: str
     metadata_file: str
     chunks: int
+    windows_file: str | None = None
 
 
 class Encoder(Protocol):
@@ -52,6 +57,8 @@ class Encoder(Protocol):
     def encode(self, chunks: list[str], out_dir: Path, progress: Progress) -> Memory: ...
 
     def search(self, out_dir: Path, query: str, k: int) -> list[Hit]: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
 
 
 def token_windows(n_tokens: int, size: int, overlap: int) -> list[tuple[int, int]]:
@@ -66,6 +73,19 @@ def token_windows(n_tokens: int, size: int, overlap: int) -> list[tuple[int, int
             break
         start += step
     return windows
+
+
+def spread_windows(n_tokens: int, size: int, min_overlap: int) -> list[tuple[int, int]]:
+    """Fewest [start, end) windows of ``size`` tokens, evenly spread, overlapping by >= ``min_overlap``.
+
+    The first starts at 0 and the last ends at ``n_tokens``, so every token is seen whole by at least
+    one window and any passage up to ``min_overlap`` tokens long lies entirely inside one.
+    """
+    if n_tokens <= size:
+        return [(0, n_tokens)]
+    count = math.ceil((n_tokens - size) / (size - min_overlap)) + 1
+    starts = [round(i * (n_tokens - size) / (count - 1)) for i in range(count)]
+    return [(start, start + size) for start in starts]
 
 
 def detect_language(text: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from pathlib import Path, PurePath, PurePosixPath
 
 from socrate.errors import UnsupportedType
@@ -45,12 +46,15 @@ def _looks_like_text(head: bytes) -> bool:
     return b"\x00" not in head and not head.startswith((b"%PDF-", b"PK\x03\x04"))
 
 
-def confirm_kind(kind: str, head: bytes, path: Path) -> None:
-    """Check the bytes agree with the extension, so a renamed binary is refused up front."""
+def confirm_kind(kind: str, head: bytes, local_path: Callable[[], Path]) -> None:
+    """Check the bytes agree with the extension, so a renamed binary is refused up front.
+
+    ``local_path`` is called only for DOCX (a zip is read from its end), sparing remote storage a download.
+    """
     if kind == "pdf":
         ok = b"%PDF-" in head[:1024]
     elif kind == "docx":
-        ok = head.startswith(b"PK\x03\x04") and _is_docx_zip(path)
+        ok = head.startswith(b"PK\x03\x04") and _is_docx_zip(local_path())
     else:
         ok = _looks_like_text(head)
     if not ok:

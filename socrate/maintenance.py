@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 TEMP_MAX_AGE_SECONDS = 3600
 LOCK_TIMEOUT_SECONDS = 1800
 NOT_HELD_UNKNOWN_FACTOR = 3
+TEMP_PATTERNS = ("tenants/*/incoming/*", "tenants/*/documents/*/.tmp-*", "tenants/*/documents/*/memvid.old-*")
 
 
 @contextmanager
@@ -81,27 +82,42 @@ def _remove_expired_documents(ctx: Context, now: datetime) -> int:
 
 def _remove_orphans(ctx: Context, now: float) -> int:
     """Document folders with no row (e.g. a crash between storing and committing), older than an hour."""
-    folders = [p for p in ctx.storage.root.glob("tenants/*/documents/*") if p.is_dir()]
+    folders = [
+        e for e in ctx.storage.glob("tenants/*/documents/*") if now - e.modified > TEMP_MAX_AGE_SECONDS
+    ]
     if not folders:
         return 0
     with session_scope(ctx.sessions) as session:
         known = set(session.scalars(select(Document.id)).all())
     removed = 0
     for folder in folders:
-        if folder.name not in known and now - folder.stat().st_mtime > TEMP_MAX_AGE_SECONDS:
-            ctx.storage.delete(str(folder.relative_to(ctx.storage.root)))
+        if folder.key.rsplit("/", 1)[1] not in known:
+            ctx.storage.delete(folder.key)
             removed += 1
     return removed
 
 
 def _remove_stale_temp(ctx: Context, now: float) -> int:
-    """Interrupted uploads and partial encoder outputs left by killed runs, older than an hour."""
+    """Interrupted uploads, partial outputs of killed runs and runs no row points at, older than an hour."""
     removed = 0
-    patterns = ("tenants/*/incoming/*", "tenants/*/documents/*/.tmp-*", "tenants/*/documents/*/memvid.old-*")
-    for pattern in patterns:
-        for path in ctx.storage.root.glob(pattern):
-            if now - path.stat().st_mtime > TEMP_MAX_AGE_SECONDS:
-                ctx.storage.delete(str(path.relative_to(ctx.storage.root)))
+    for pattern in TEMP_PATTERNS:
+        for entry in ctx.storage.glob(pattern):
+            if now - entry.modified > TEMP_MAX_AGE_SECONDS:
+                ctx.storage.delete(entry.key)
+                removed += 1
+    runs = [
+        e for e in ctx.storage.glob("tenants/*/documents/*/runs/*") if now - e.modified > TEMP_MAX_AGE_SECONDS
+    ]
+    if runs:
+        with session_scope(ctx.sessions) as session:
+            live = {
+                outputs["index"].rsplit("/", 1)[0]
+                for outputs in session.scalars(select(Document.outputs))
+                if outputs and "index" in outputs
+            }
+        for entry in runs:
+            if entry.key not in live:
+                ctx.storage.delete_prefix(entry.key)
                 removed += 1
     return removed
 

@@ -1,8 +1,9 @@
 """The worker's side of a document: claim, extract, chunk, encode, record — with real progress.
 
 Runs are idempotent: the row names the task id that owns it, every write is conditional on that
-ownership, outputs are built in a private temporary folder and moved into place atomically, so a
-redelivered or superseded run can never mix its files with another's.
+ownership, outputs are built in a private temporary folder and published as one unit (a folder rename
+on disk, a fresh per-run prefix in object storage) before the row points at them, so a redelivered
+or superseded run can never mix its files with another's.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ import errno
 import logging
 import os
 import random
-import shutil
 import socket
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from socrate.encoding import Encoder
 from socrate.errors import NotFound, ProcessingError
 from socrate.extract import extract_text
 from socrate.models import Document, Tenant, utcnow
-from socrate.storage import LocalStorage
+from socrate.storage import Storage
 from socrate.tenancy import get_owned, select_owned, update_owned
 
 log = logging.getLogger(__name__)
@@ -153,7 +152,7 @@ def process(
     document_id: str,
     *,
     task_id: str,
-    storage: LocalStorage,
+    storage: Storage,
     settings: Settings,
     get_encoder: Callable[[], Encoder] = encoding.get_encoder,
     is_timeout: Callable[[BaseException], bool] = lambda exc: False,
@@ -173,14 +172,15 @@ def process(
     report = _Reporter(factory, tenant_id, document_id, task_id, deadline)
     report.progress = 10
     prefix = storage.document_prefix(tenant_id, document_id)
-    for leftover in storage.path(prefix).glob(".tmp-*"):  # partial outputs of crashed or superseded runs
-        shutil.rmtree(leftover, ignore_errors=True)
-    work_dir = storage.path(f"{prefix}/.tmp-{uuid.uuid4().hex}")
     try:
-        source = storage.path(claim.source_key)
-        if not source.is_file():
-            raise ProcessingError("The uploaded file is missing from storage; please upload it again")
-        _encode(report, source, claim.kind, work_dir, tenant_id, document_id, storage, settings, get_encoder)
+        with storage.workspace(prefix) as work:
+            try:
+                source = storage.fetch(claim.source_key, work)
+            except FileNotFoundError:
+                raise ProcessingError(
+                    "The uploaded file is missing from storage; please upload it again"
+                ) from None
+            _encode(report, source, claim.kind, work, prefix, storage, settings, get_encoder)
         return "ready"
     except Superseded:
         log.info("run superseded tenant_id=%s document_id=%s task_id=%s", tenant_id, document_id, task_id)
@@ -188,8 +188,6 @@ def process(
         return "superseded"
     except BaseException as exc:
         return _fail_or_retry(report, exc, claim.attempts, is_timeout, (tenant_id, document_id, task_id))
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def _fail_or_retry(
@@ -222,9 +220,9 @@ def _fail_or_retry(
 
 
 def _drop_outputs_if_deleted(
-    factory: sessionmaker[Session], tenant_id: str, document_id: str, storage: LocalStorage
+    factory: sessionmaker[Session], tenant_id: str, document_id: str, storage: Storage
 ) -> None:
-    """A deleted document's folder may have been recreated by this run's move: remove it."""
+    """A deleted document's folder may have been recreated by this run's publish: remove it."""
     with session_scope(factory) as session:
         try:
             get_owned(session, Document, document_id, tenant_id)
@@ -237,9 +235,8 @@ def _encode(
     source: Path,
     kind: str,
     work_dir: Path,
-    tenant_id: str,
-    document_id: str,
-    storage: LocalStorage,
+    prefix: str,
+    storage: Storage,
     settings: Settings,
     get_encoder: Callable[[], Encoder],
 ) -> None:
@@ -255,18 +252,27 @@ def _encode(
         span = ENCODE_END - ENCODE_START
         report(ENCODE_START + span * done // total, f"Running memvid encoder ({done}/{total} chunks)")
 
-    memory = encoder.encode(chunks.texts, work_dir, on_progress)
+    memory = encoder.encode(chunks.texts, work_dir / "memvid", on_progress)
     report(85, "Saving metadata")
-    out_key = f"{storage.document_prefix(tenant_id, document_id)}/memvid"
-    storage.replace_dir(work_dir, out_key)
+    out_key = storage.publish(work_dir / "memvid", prefix)
     now = utcnow()
-    report(
-        100, "Complete", status="ready", task_state="SUCCESS",
-        total_chunks=memory.chunks, encoder=encoder.name, encoder_version=encoder.version,
-        chunk_size=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap,
-        outputs={"index": f"{out_key}/{memory.index_file}", "metadata": f"{out_key}/{memory.metadata_file}"},
-        worker_info=_worker_info(), processed_at=now, completed_at=now,
-    )  # fmt: skip
+    outputs = {"index": f"{out_key}/{memory.index_file}", "metadata": f"{out_key}/{memory.metadata_file}"}
+    if memory.windows_file:
+        outputs["windows"] = f"{out_key}/{memory.windows_file}"
+    try:
+        report(
+            100, "Complete", status="ready", task_state="SUCCESS",
+            total_chunks=memory.chunks, encoder=encoder.name, encoder_version=encoder.version,
+            chunk_size=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap, outputs=outputs,
+            worker_info=_worker_info(), processed_at=now, completed_at=now,
+        )  # fmt: skip
+    except BaseException:
+        storage.discard(prefix, out_key)  # the row never pointed here (lost ownership, or the write failed)
+        raise
+    try:
+        storage.prune(prefix, keep=out_key)
+    except Exception:  # the document is ready; cleanup removes what is left
+        log.warning("could not remove superseded outputs prefix=%s", prefix, exc_info=True)
 
 
 def _worker_info() -> dict[str, object]:

@@ -1,14 +1,20 @@
-"""Tenant administration: create a tenant with its first API key."""
+"""Tenant administration: create a tenant with its first API key; delete one with all its data."""
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socrate import apikeys
 from socrate.config import Settings
-from socrate.errors import BadRequest
+from socrate.errors import BadRequest, NotFound
 from socrate.models import Tenant
+from socrate.storage import Storage
+
+log = logging.getLogger(__name__)
 
 
 def add(session: Session, name: str, settings: Settings) -> Tenant:
@@ -34,3 +40,18 @@ def create(session: Session, name: str, settings: Settings) -> tuple[Tenant, str
 
 def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Tenant)) or 0
+
+
+def delete(session: Session, tenant_id: str, *, storage: Storage) -> None:
+    """Erase a tenant: its rows (the database cascades from ``tenants``) and every stored byte.
+
+    A run still encoding one of its documents loses ownership at its next write and removes
+    whatever it published, so nothing under ``tenants/<id>/`` outlives this call for long.
+    """
+    result = session.execute(sql_delete(Tenant).where(Tenant.id == tenant_id))
+    if not result.rowcount:
+        session.rollback()
+        raise NotFound("tenant not found")
+    session.commit()
+    storage.delete_prefix(storage.tenant_prefix(tenant_id))
+    log.info("tenant deleted tenant_id=%s", tenant_id)

@@ -26,8 +26,8 @@ START_TIMEOUT = 180
 class Worker:
     """``celery worker`` (prefork, one child) in its own process group, logging to ``log_path``."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1) -> None:
-        self.env, self.log_path, self.concurrency = env, log_path, concurrency
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1, cwd: Path = ROOT) -> None:
+        self.env, self.log_path, self.concurrency, self.cwd = env, log_path, concurrency, cwd
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -35,7 +35,7 @@ class Worker:
         cmd = [sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q", "documents,maintenance",
                "-c", str(self.concurrency), "-n", self.name, "--loglevel", "info", "-E"]  # fmt: skip
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=log,
+            self.proc = subprocess.Popen(cmd, cwd=self.cwd, env={**os.environ, **self.env}, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

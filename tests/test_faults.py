@@ -46,7 +46,8 @@ def _final(body: dict) -> bool:
 def _one_set_of_outputs(settings, tenant: TenantHandle, doc_id: str) -> None:  # type: ignore[no-untyped-def]
     folder = settings.storage_dir / "tenants" / tenant.id / "documents" / doc_id
     assert sorted(p.name for p in folder.iterdir()) == ["memvid", "original.txt"]
-    assert sorted(p.name for p in (folder / "memvid").iterdir()) == ["memory.faiss", "memory.json"]
+    outputs = sorted(p.name for p in (folder / "memvid").iterdir())
+    assert outputs == ["memory.faiss", "memory.json", "windows.npz"]
 
 
 def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, settings):  # type: ignore[no-untyped-def]

@@ -1,0 +1,65 @@
+"""The dashboard's search box in headless Chromium, over real HTTP with a real worker behind it."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import Page, expect
+
+from tests import docgen
+from tests import test_dashboard_browser as dashboard
+from tests.test_dashboard_browser import DONE_TIMEOUT_MS, sign_up
+
+base_url, browser, page = dashboard.base_url, dashboard.browser, dashboard.page  # the same fixtures
+
+NEEDLE = "The secret launch code for the orbital greenhouse is <em>PELICAN-42</em>."
+
+
+def upload_and_wait(page: Page, name: str, content: bytes) -> None:
+    """Upload through the API with the page's session, then wait for the worker to finish it."""
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    file = {"name": name, "mimeType": "text/plain", "buffer": content}
+    response = page.request.post(
+        "/api/documents/upload", headers={"X-CSRF-Token": token}, multipart={"file": file}
+    )
+    assert response.status == 202, response.text()
+    doc_id = response.json()["document_id"]
+    deadline = time.monotonic() + DONE_TIMEOUT_MS / 1000
+    while page.request.get(f"/api/documents/{doc_id}/status").json()["status"] != "ready":
+        assert time.monotonic() < deadline, f"{name} did not become ready"
+        time.sleep(0.2)
+
+
+def search_for(page: Page, query: str) -> None:
+    page.get_by_role("searchbox", name="Search your documents").fill(query)
+    page.get_by_role("button", name="Search", exact=True).click()
+
+
+def test_search_box_shows_highlighted_passages_grouped_by_document(page, worker, tmp_path):  # type: ignore[no-untyped-def]
+    sign_up(page)
+    status = page.locator("#search-status")
+    search_for(page, "launch code")
+    expect(status).to_have_text("No ready documents to search yet")
+
+    upload_and_wait(page, "orbit.txt", docgen.txt("en", count=3, needle=NEEDLE))
+    upload_and_wait(page, "appunti.txt", docgen.txt("it", count=2))
+    search_for(page, "What is the launch code of the greenhouse in orbit?")
+    expect(status).to_contain_text(re.compile(r"^\d+ passages? in \d+ documents? \(\d+ ms\)\.$"))
+    first = page.locator(".search-doc").first
+    expect(first.get_by_role("heading")).to_have_text("orbit.txt")
+    snippet = first.locator(".snippet").first
+    expect(snippet).to_contain_text("<em>PELICAN-42</em>")  # document text is shown, never parsed as HTML
+    expect(page.locator("#search-results em")).to_have_count(0)
+    expect(snippet.locator("mark").first).to_have_text(re.compile("launch|code|greenhouse|orbit", re.I))
+    expect(first.locator(".meta").first).to_contain_text(re.compile(r"Passage 1 · score 0\.\d\d"))
+    page.screenshot(path=tmp_path / "search-results.png", full_page=True)
+
+    first.get_by_role("button", name="Open details of orbit.txt").click()
+    details = page.locator("#details")
+    expect(details).to_contain_text("orbit.txt")
+    details.get_by_role("button", name="Close").click()
+
+    search_for(page, "zebra xylophone quartz")
+    expect(status).to_have_text("Nothing found for this query")
+    expect(page.locator(".search-doc")).to_have_count(0)
