@@ -69,6 +69,17 @@ class Settings:
     s3_region: str = "us-east-1"
     storage_cache_dir: Path = Path("data/storage-cache")
     storage_cache_mb: int = 1024
+    telegram_bot_token: str = ""
+    telegram_bot_username: str = ""  # for t.me deep links on the dashboard; the bot itself asks getMe
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_file_base_url: str = "https://api.telegram.org/file/bot"
+    telegram_webhook_url: str = ""  # empty: long polling
+    telegram_webhook_secret: str = ""
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = 8443
+    telegram_link_code_minutes: int = 15
+    telegram_edit_interval_seconds: float = 2.0
+    telegram_messages_per_minute: int = 30
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -107,6 +118,17 @@ class Settings:
             s3_region=env.get("S3_REGION") or "us-east-1",
             storage_cache_dir=Path(env.get("STORAGE_CACHE_DIR") or data_dir / "storage-cache").resolve(),
             storage_cache_mb=_int(env, "STORAGE_CACHE_MB", 1024),
+            telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN", ""),
+            telegram_bot_username=env.get("TELEGRAM_BOT_USERNAME", "").lstrip("@"),
+            telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or cls.telegram_api_base_url,
+            telegram_file_base_url=env.get("TELEGRAM_FILE_BASE_URL") or cls.telegram_file_base_url,
+            telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL", ""),
+            telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", ""),
+            telegram_webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN") or "0.0.0.0",
+            telegram_webhook_port=_int(env, "TELEGRAM_WEBHOOK_PORT", _int(env, "PORT", 8443)),
+            telegram_link_code_minutes=_int(env, "TELEGRAM_LINK_CODE_MINUTES", 15),
+            telegram_edit_interval_seconds=float(env.get("TELEGRAM_EDIT_INTERVAL_SECONDS") or 2.0),
+            telegram_messages_per_minute=_int(env, "TELEGRAM_MESSAGES_PER_MINUTE", 30),
         )
 
     def with_(self, **changes: object) -> Settings:

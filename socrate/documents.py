@@ -22,6 +22,8 @@ from socrate.tenancy import get_key_and_owned_columns, get_owned, get_owned_colu
 log = logging.getLogger(__name__)
 MAX_LIST_LIMIT = 200
 QUEUED_MESSAGE = "Document uploaded and queued for processing"
+MIN_PREFIX = 8
+_ID_CHARS = set("0123456789abcdef-")
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,12 @@ def create(
     storage: Storage,
     queue: TaskQueue,
     settings: Settings,
+    chat: tuple[int, int] | None = None,
 ) -> Document:
-    """Validate, store, commit the row, then queue; on any failure nothing is left behind."""
+    """Validate, store, commit the row, then queue; on any failure nothing is left behind.
+
+    ``chat`` is the Telegram (chat id, message id) whose status message follows this document.
+    """
     if source not in DOCUMENT_SOURCES:
         raise ValueError(f"unknown source {source!r}")
     filename = filetypes.clean_filename(upload.filename or "")
@@ -96,6 +102,8 @@ def create(
             created_at=now,
             updated_at=now,
         )
+        if chat is not None:
+            doc.telegram_chat_id, doc.telegram_message_id = chat
         storage.move(stored.temp_key, final_key)
         session.add(doc)
         session.commit()
@@ -119,6 +127,21 @@ def create(
 def get(session: Session, tenant_id: str, document_id: str) -> Document:
     """The tenant's document or NotFound."""
     return get_owned(session, Document, document_id, tenant_id)
+
+
+def find(session: Session, tenant_id: str, reference: str) -> Document:
+    """The tenant's document by full id or by an unambiguous prefix of 8+ characters (chat users type ids)."""
+    reference = reference.strip().lower()
+    if len(reference) == 36:
+        return get(session, tenant_id, reference)
+    if not MIN_PREFIX <= len(reference) < 36 or not set(reference) <= _ID_CHARS:
+        raise NotFound("document not found")
+    matches = Document.id.startswith(reference, autoescape=True)
+    stmt = select_owned(Document, tenant_id).where(matches).limit(2)
+    rows = list(session.scalars(stmt))
+    if len(rows) != 1:
+        raise NotFound("document not found" if not rows else "several documents match; give more of the id")
+    return rows[0]
 
 
 STATUS_COLUMNS = (

@@ -36,10 +36,7 @@ def process_commands(env: dict[str, str], data_dir: Path) -> dict[str, list[str]
                  "--schedule", str(data_dir / "celerybeat-schedule")],
     }  # fmt: skip
     if env.get("TELEGRAM_BOT_TOKEN"):
-        if (ROOT / "bot" / "__main__.py").exists():
-            commands["bot"] = [py, "-m", "bot"]
-        else:
-            print("TELEGRAM_BOT_TOKEN is set but the bot is not part of this build yet", flush=True)
+        commands["bot"] = [py, "-m", "bot"]
     return commands
 
 

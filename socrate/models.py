@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -17,6 +17,7 @@ DOCUMENT_STATUSES = ("queued", "processing", "ready", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "processing")
 FINAL_STATUSES = ("ready", "failed", "cancelled")
 DOCUMENT_SOURCES = ("web", "api", "telegram")
+TELEGRAM_PENDING = text("telegram_chat_id IS NOT NULL AND telegram_notified_at IS NULL")
 
 
 def utcnow() -> datetime:
@@ -82,7 +83,11 @@ class ApiKey(Base):
 
 class Document(Base):
     __tablename__ = "documents"
-    __table_args__ = (Index("ix_documents_tenant_created", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_documents_tenant_created", "tenant_id", "created_at"),
+        Index("ix_documents_telegram_pending", "telegram_chat_id", postgresql_where=TELEGRAM_PENDING,
+              sqlite_where=TELEGRAM_PENDING),
+    )  # fmt: skip
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
@@ -121,6 +126,11 @@ class Document(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Where the bot's status message for this document lives; notified_at marks the final edit.
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    telegram_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LinkCode(Base):

@@ -18,6 +18,7 @@ from flask import Flask
 from socrate import maintenance
 from socrate.embedded_redis import EmbeddedRedis
 from socrate.queue import TaskQueue
+from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 180
@@ -87,3 +88,49 @@ class Stack:
         quick = replace(ctx, settings=ctx.settings.with_(stuck_after_seconds=1))
         time.sleep(1.5)
         return maintenance.recover_stuck(quick, TaskQueue(self.celery))
+
+
+class BotProcess:
+    """``python -m bot`` against a fake Bot API, in its own process group, logging to ``log_path``."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env, self.log_path = env, log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, fake: FakeTelegram, ready_method: str = "setMyCommands") -> BotProcess:
+        """Start and wait for the bot's first call of ``ready_method`` (its start-up is then done)."""
+        seen = len(fake.called(ready_method))
+        with open(self.log_path, "ab") as log:
+            env = {**os.environ, **self.env}
+            self.proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        proc = self.proc
+
+        def started() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"bot exited early:\n{self.log()}")
+            return len(fake.called(ready_method)) > seen
+
+        fake.wait(started, timeout=START_TIMEOUT, what="the bot to start")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> int | None:
+        """SIGTERM, as a platform stops a service; the exit code (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                return None
+        return self.proc.returncode

@@ -1,4 +1,5 @@
-"""The run command on embedded defaults: SQLite + its own redis-server, web + worker + beat, clean Ctrl-C."""
+"""The run command on embedded defaults: SQLite + its own redis-server, web + worker + beat (+ the bot
+when a token is set), clean Ctrl-C."""
 
 from __future__ import annotations
 
@@ -6,14 +7,19 @@ import psutil
 
 from bench.stack import running_stack
 from tests import docgen
+from tests.fake_telegram import FakeTelegram
 
 
 def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly():  # type: ignore[no-untyped-def]
-    with running_stack({"DATABASE_URL": None, "REDIS_URL": None, "WEB_CONCURRENCY": "1"}) as stack:
+    fake = FakeTelegram().start()
+    overrides = {"DATABASE_URL": None, "REDIS_URL": None, "WEB_CONCURRENCY": "1", **fake.env}
+    with running_stack(overrides) as stack:
         children = psutil.Process(stack.process.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
         assert "redis-server" in names and ":6379" not in names
-        assert "gunicorn" in names and "worker" in names and "beat" in names
+        assert "gunicorn" in names and "worker" in names and "beat" in names and "-m bot" in names
+        fake.send_text(7001, "/start")
+        assert "Welcome to Socrate" in fake.wait(lambda: fake.chat(7001), timeout=120, what="the bot")[0].text
 
         demo_key = (stack.data_dir / "demo-api-key.txt").read_text().strip()
         assert (stack.data_dir / "socrate.db").is_file()
@@ -28,3 +34,4 @@ def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(): 
     assert f"Socrate is running at http://127.0.0.1:{stack.env['PORT']}" in log
     assert demo_key in log  # printed on first run
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    fake.stop()

@@ -1,0 +1,42 @@
+"""The tenant gate: runs before every handler, rate-limits the user and resolves their tenant once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot import services
+from socrate import telegram_users
+from socrate.db import session_scope
+from socrate.errors import RateLimited
+from socrate.ratelimit import Limit
+
+log = logging.getLogger(__name__)
+GROUP = -1
+
+
+async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = update.effective_user
+    if user is None or user.is_bot:
+        raise ApplicationHandlerStop
+    svc = services.of(context)
+    limit = Limit(svc.settings.telegram_messages_per_minute, 60)
+    try:
+        await asyncio.to_thread(svc.limiter.hit, "telegram", str(user.id), limit)
+    except RateLimited as exc:
+        if update.effective_message is not None:
+            await update.effective_message.reply_text(
+                f"You are sending messages faster than I can read them. Try again in {exc.retry_after} s."
+            )
+        raise ApplicationHandlerStop from None
+
+    def resolve() -> telegram_users.ChatUser:
+        with session_scope(svc.ctx.sessions) as session:
+            return telegram_users.resolve(session, user.id, user.full_name, svc.settings)
+
+    who = await asyncio.to_thread(resolve)
+    context.user_data["tenant_id"] = who.tenant_id  # type: ignore[index]
+    context.user_data["new_user"] = who.created  # type: ignore[index]

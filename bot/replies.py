@@ -1,0 +1,90 @@
+"""Everything the bot says that is more than a line: progress bars, summaries, errors, passages."""
+
+from __future__ import annotations
+
+from socrate.chat_status import ChatStatus
+from socrate.errors import NotFound, ServiceUnavailable, SocrateError
+from socrate.search import SearchResponse
+
+TELEGRAM_TEXT_LIMIT = 4096
+BAR_CELLS = 10
+PASSAGE_CHARS = 900
+APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
+HELP = (
+    "Send me a PDF, TXT, Markdown or DOCX file and I will turn it into a searchable memory.\n\n"
+    "/docs – your documents\n"
+    "/status <id> – how a document is doing\n"
+    "/delete <id> – delete a document\n"
+    "/ask <question> – search your ready documents (or just type the question)\n"
+    "/link <code> – connect this chat to your dashboard account\n"
+    "/help – this message"
+)
+COMMANDS = [
+    ("docs", "Your documents"),
+    ("status", "How a document is doing: /status <id>"),
+    ("delete", "Delete a document: /delete <id>"),
+    ("ask", "Search your documents: /ask <question>"),
+    ("link", "Connect to your dashboard account: /link <code>"),
+    ("help", "What I can do"),
+]
+STATUS_ICONS = {"queued": "⏳", "processing": "⚙️", "ready": "✅", "failed": "❌", "cancelled": "🚫"}
+
+
+def explain(exc: SocrateError) -> str:
+    """The one mapping from domain errors to chat replies."""
+    if isinstance(exc, NotFound):
+        return "Not found: there is no such document in your space." if exc.message in (
+            "document not found", "not found") else exc.message  # fmt: skip
+    if isinstance(exc, ServiceUnavailable):
+        return "Socrate is briefly unavailable. Please try again in a minute."
+    return exc.message
+
+
+def bar(progress: int) -> str:
+    filled = max(0, min(BAR_CELLS, round(progress * BAR_CELLS / 100)))
+    return "▓" * filled + "░" * (BAR_CELLS - filled)
+
+
+def progress_text(doc: ChatStatus) -> str:
+    """The status message while the document moves, and its final form."""
+    icon = STATUS_ICONS.get(doc.status, "•")
+    if doc.status == "ready":
+        facts = [f"{doc.total_chunks or 0} chunks"]
+        if doc.language:
+            facts.append(f"language {doc.language}")
+        if doc.pages:
+            facts.append(f"{doc.pages} pages")
+        if doc.total_tokens:
+            facts.append(f"{doc.total_tokens} tokens")
+        return (f"{icon} {doc.filename} is ready\n{bar(100)} 100% · Complete\n" + " · ".join(facts)
+                + "\n\nAsk me about it: /ask <question>")  # fmt: skip
+    if doc.status == "failed":
+        return f"{icon} {doc.filename} could not be processed.\n{doc.error_message or doc.message}"
+    if doc.status == "cancelled":
+        return f"{icon} {doc.filename} was cancelled."
+    head = f"{icon} {doc.filename} · id {doc.document_id[:8]}"
+    return f"{head}\n{bar(doc.progress)} {doc.progress}% · {doc.message}"
+
+
+def trim(text: str, limit: int) -> str:
+    """Cut at a word boundary with an ellipsis, so passages never break Telegram's message limit."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def answer_text(response: SearchResponse) -> str:
+    """The best passages with their document names, or a plain "nothing found"."""
+    if not response.results:
+        reason = response.message or "Nothing found"
+        return f"🔎 Nothing found for “{trim(response.query, 200)}”. ({reason}.)"
+    parts = [f"🔎 Best passages for “{trim(response.query, 200)}”:"]
+    for number, hit in enumerate(response.results, 1):
+        parts.append(f"{number}. 📄 {hit.filename} (score {hit.score:.2f})\n{trim(hit.snippet, PASSAGE_CHARS)}")
+    return trim_message("\n\n".join(parts))
+
+
+def trim_message(text: str) -> str:
+    return text if len(text) <= TELEGRAM_TEXT_LIMIT else text[: TELEGRAM_TEXT_LIMIT - 1] + "…"

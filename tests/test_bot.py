@@ -1,0 +1,172 @@
+"""The Telegram bot, run as ``python -m bot`` against a fake Bot API, with a real worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from socrate import telegram_users
+from socrate.models import Document, LinkCode, User, utcnow
+from tests import docgen
+from tests.bot_support import bot_env, final_status, percentages, reply_to, status_messages
+from tests.fake_telegram import FakeTelegram
+from tests.processes import BotProcess
+
+NEEDLE = "The harbour master keeps a green parrot called Admiral Biscuit in the lighthouse office."
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    server = FakeTelegram().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(services, fake, worker, tmp_path_factory) -> Iterator[BotProcess]:  # type: ignore[no-untyped-def]
+    process = BotProcess(bot_env(services, fake), tmp_path_factory.mktemp("bot") / "bot.log").start(fake)
+    yield process
+    assert process.stop() == 0, process.log()
+
+
+def _say(fake: FakeTelegram, user_id: int, text: str, contains: str = "") -> str:
+    """Send a text as ``user_id`` and return the bot's answer."""
+    before = len(fake.chat(user_id))
+    fake.send_text(user_id, text)
+    return reply_to(fake, user_id, before, contains).text
+
+
+def _tenant_of(ctx, telegram_id: int) -> str:  # type: ignore[no-untyped-def]
+    with ctx.sessions() as session:
+        return session.scalars(select(User.tenant_id).where(User.telegram_id == telegram_id)).one()
+
+
+def _documents(ctx, tenant_id: str) -> list[Document]:  # type: ignore[no-untyped-def]
+    with ctx.sessions() as session:
+        return list(session.scalars(select(Document).where(Document.tenant_id == tenant_id)))
+
+
+def _upload(fake: FakeTelegram, user_id: int, filename: str, data: bytes) -> str:
+    """Send a document and wait for its final status text."""
+    fake.send_document(user_id, filename, data)
+    return final_status(fake, user_id, filename).text
+
+
+def test_first_contact_creates_a_personal_tenant_once(bot, fake, ctx):  # type: ignore[no-untyped-def]
+    assert "Welcome to Socrate" in _say(fake, 5001, "/start")
+    tenant_id = _tenant_of(ctx, 5001)
+    assert "Welcome back" in _say(fake, 5001, "/start")
+    assert _tenant_of(ctx, 5001) == tenant_id
+    assert "docs" in fake.called("setMyCommands")[0]["commands"]
+
+
+def test_txt_and_pdf_each_get_one_status_message_edited_up_to_ready(bot, fake, ctx):  # type: ignore[no-untyped-def]
+    fake.send_document(5002, "notes.txt", docgen.txt("en", count=150))
+    fake.send_document(5002, "report.pdf", docgen.pdf(pages=30))
+    fake.flood_edits = 1  # Telegram's flood control answers one edit with RetryAfter: nothing is lost
+    for name in ("notes.txt", "report.pdf"):
+        final = final_status(fake, 5002, name)
+        assert len(status_messages(fake, 5002, name)) == 1
+        assert "is ready" in final.text and "chunks" in final.text, final.texts
+        assert "language en" in final.text
+        shown = percentages(final)
+        assert shown == sorted(shown) and shown[-1] == 100, final.texts
+        assert any(0 < p < 100 for p in shown), final.texts  # the bar moved while encoding
+    docs = _documents(ctx, _tenant_of(ctx, 5002))
+    assert sorted((d.filename, d.source, d.status) for d in docs) == [
+        ("notes.txt", "telegram", "ready"), ("report.pdf", "telegram", "ready")]  # fmt: skip
+    assert "30 pages" in final_status(fake, 5002, "report.pdf").text
+
+
+def test_corrupt_pdf_ends_with_a_readable_reason(bot, fake):  # type: ignore[no-untyped-def]
+    text = _upload(fake, 5003, "broken.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 40)
+    assert "could not be processed" in text
+    reason = text.split("\n", 1)[1]
+    assert "PDF" in reason and "Traceback" not in reason and "Error" not in reason
+
+
+def test_oversize_unsupported_and_photo_are_refused_and_nothing_is_saved(bot, fake, ctx):  # type: ignore[no-untyped-def]
+    before = len(fake.chat(5004))
+    fake.send_document(5004, "huge.pdf", b"%PDF-1.4 tiny", declared_size=25 * 1024 * 1024)
+    assert "20 MB" in reply_to(fake, 5004, before).text
+    fake.send_document(5004, "virus.exe", b"MZ\x90\x00")
+    assert "Unsupported file type" in reply_to(fake, 5004, before + 1).text
+    fake.send_photo(5004)
+    assert "as a file" in reply_to(fake, 5004, before + 2).text
+    assert _documents(ctx, _tenant_of(ctx, 5004)) == []
+
+
+def test_another_user_cannot_see_or_delete_my_document(bot, fake, ctx):  # type: ignore[no-untyped-def]
+    _upload(fake, 5005, "mine.txt", docgen.txt("en", count=3))
+    (doc,) = _documents(ctx, _tenant_of(ctx, 5005))
+    assert "mine.txt" in _say(fake, 5005, "/docs") and doc.id in _say(fake, 5005, f"/status {doc.id[:8]}")
+
+    assert "Not found" in _say(fake, 5006, f"/status {doc.id}")
+    assert "no documents" in _say(fake, 5006, "/docs")
+    assert "Not found" in _say(fake, 5006, f"/delete {doc.id}")
+    bait = fake.chat(5006)[-1]
+    fake.press(5006, bait, f"del:{doc.id}")
+    fake.wait(lambda: "Not found" in bait.text, what="the refused delete")
+    assert [d.id for d in _documents(ctx, _tenant_of(ctx, 5005))] == [doc.id]
+
+    before = len(fake.chat(5005))
+    fake.send_text(5005, f"/delete {doc.id}")
+    confirm = reply_to(fake, 5005, before, "cannot be undone")
+    assert [b["text"] for b in confirm.buttons()] == ["🗑 Delete", "Keep"]
+    fake.press(5005, confirm, f"del:{doc.id}")
+    fake.wait(lambda: "Deleted mine.txt" in confirm.text, what="the delete")
+    assert _documents(ctx, _tenant_of(ctx, 5005)) == []
+
+
+def test_docs_pages_through_with_buttons(bot, fake, ctx):  # type: ignore[no-untyped-def]
+    names = {f"page{i}.txt" for i in range(6)}
+    for name in sorted(names):
+        fake.send_document(5007, name, docgen.txt("en", count=1))
+    for name in names:
+        final_status(fake, 5007, name)
+    before = len(fake.chat(5007))
+    fake.send_text(5007, "/docs")
+    listing = reply_to(fake, 5007, before, "of 6")
+    first_page = {name for name in names if name in listing.text}
+    assert len(first_page) == 5 and [b["text"] for b in listing.buttons()] == ["Older ▶"]
+    fake.press(5007, listing, listing.buttons()[-1]["callback_data"])
+    fake.wait(lambda: "6–6 of 6" in listing.text, what="the older page")
+    assert {name for name in names if name in listing.text} == names - first_page
+    assert [b["text"] for b in listing.buttons()] == ["◀ Newer"]
+
+
+def test_linking_with_valid_reused_expired_and_unknown_codes(bot, fake, ctx, make_tenant, settings, client):  # type: ignore[no-untyped-def]
+    team = make_tenant("team")
+    with ctx.sessions() as session:
+        stale = telegram_users.issue_code(session, team.id, settings)
+        expired = utcnow() - timedelta(minutes=1)
+        session.execute(update(LinkCode).where(LinkCode.tenant_id == team.id).values(expires_at=expired))
+        session.commit()
+        issued = telegram_users.issue_code(session, team.id, settings)
+    assert "Linked" in _say(fake, 5008, f"/start {issued.code}")
+    assert _tenant_of(ctx, 5008) == team.id
+    _upload(fake, 5008, "shared.txt", docgen.txt("en", count=2))
+    listed = client.get("/api/documents", headers=team.headers).get_json()["documents"]
+    assert [(d["filename"], d["source"]) for d in listed] == [("shared.txt", "telegram")]
+
+    assert "already used" in _say(fake, 5009, f"/link {issued.code}")
+    assert "expired" in _say(fake, 5009, f"/link {stale.code}")
+    assert "not valid" in _say(fake, 5009, "/link not-a-real-code")
+    assert _tenant_of(ctx, 5009) != team.id
+
+
+def test_ask_and_plain_text_answer_with_passages_or_say_nothing_found(bot, fake):  # type: ignore[no-untyped-def]
+    assert "Nothing found" in _say(fake, 5010, "/ask where is the parrot?")
+    _upload(fake, 5010, "harbour.txt", docgen.txt("en", count=8, needle=NEEDLE))
+    answer = _say(fake, 5010, "/ask What is the name of the harbour master's parrot?", "Best passages")
+    assert "harbour.txt" in answer and "Admiral Biscuit" in answer and len(answer) <= 4096
+    assert "Admiral Biscuit" in _say(fake, 5010, "which bird lives in the lighthouse office", "Best passages")
+    assert "Nothing found" in _say(fake, 5011, "which bird lives in the lighthouse office")
+
+
+def test_unknown_commands_get_help(bot, fake):  # type: ignore[no-untyped-def]
+    assert "/docs" in _say(fake, 5012, "/frobnicate")
+    assert "/status <id>" in _say(fake, 5012, "/status")
