@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.deploy import ROOT, process_types, settings_variables
+from tests.deploy import ROOT, normalise_command, process_types, settings_variables
 
 HEADING = "## Configuration (environment variables)"
 
@@ -51,3 +51,38 @@ def test_every_row_has_a_default_and_the_services_that_need_it() -> None:
         assert re.search(r"\b(web|worker|beat|bot|release|all|run command)\b", services), (
             f"{name}: say which services need it"
         )
+
+
+def _section(title: str) -> str:
+    readme = (ROOT / "README.md").read_text()
+    assert f"\n## {title}\n" in readme, f"README has no '## {title}' section"
+    return readme.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _unwrap(command: str) -> str:
+    """``bash -c "<line>"`` (how Railway runs a line with variables from a Dockerfile) -> ``<line>``."""
+    match = re.fullmatch(r'bash -c "(.*)"', command.strip())
+    return normalise_command(match.group(1) if match else command)
+
+
+def test_the_processes_table_shows_the_procfile_lines() -> None:
+    rows = {}
+    for line in _section("Processes (Procfile / Procfile.worker)").splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")] if line.startswith("| `") else []
+        if len(cells) >= 2:
+            rows[cells[0].strip("`")] = normalise_command(cells[1].split("`")[1])
+    for kind, command in process_types().items():
+        assert rows.get(kind) == normalise_command(command), f"README processes table: {kind}"
+
+
+def test_railway_start_commands_are_the_procfile_lines() -> None:
+    section = _section("Deploy on Railway")
+    processes = {"bot": "python -m bot", **process_types()}  # the bot's line until it is in Procfile
+    subsections = re.split(r"\n### \d+\. ", section)
+    for kind in ("web", "worker", "beat", "bot"):
+        body = next((s for s in subsections if s.startswith(f"{kind}\n")), None)
+        assert body, f"Deploy on Railway has no '### N. {kind}' subsection"
+        bullet = body.split("**Start command**", 1)[1].split("\n- ", 1)[0]
+        assert _unwrap(re.findall(r"`([^`]+)`", bullet)[0]) == normalise_command(processes[kind]), kind
+    predeploy = section.split("**Pre-deploy command**", 1)[1].split("\n- ", 1)[0]
+    assert _unwrap(re.findall(r"`([^`]+)`", predeploy)[0]) == normalise_command(processes["release"])
