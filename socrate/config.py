@@ -69,6 +69,9 @@ class Settings:
     s3_region: str = "us-east-1"
     storage_cache_dir: Path = Path("data/storage-cache")
     storage_cache_mb: int = 1024
+    metrics_token: str = ""  # unset: /metrics answers 404
+    log_format: str = "kv"  # kv | json
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -107,6 +110,9 @@ class Settings:
             s3_region=env.get("S3_REGION") or "us-east-1",
             storage_cache_dir=Path(env.get("STORAGE_CACHE_DIR") or data_dir / "storage-cache").resolve(),
             storage_cache_mb=_int(env, "STORAGE_CACHE_MB", 1024),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
+            log_format=env.get("LOG_FORMAT", "").strip().lower() or "kv",
+            log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from socrate import apikeys, filetypes
+from socrate import apikeys, filetypes, metrics
 from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, NotFound, QuotaExceeded, ServiceUnavailable, Unauthorized
 from socrate.models import ACTIVE_STATUSES, DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, iso, utcnow
@@ -112,6 +112,7 @@ def create(
     except ServiceUnavailable:
         _remove(session, doc, storage)
         raise
+    metrics.record_upload(settings.redis_url, stored.size)
     log.info("document queued tenant_id=%s document_id=%s task_id=%s", tenant_id, doc_id, task_id)
     return doc
 

@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from socrate import encoding
+from socrate import encoding, metrics
 from socrate.config import Settings
 from socrate.db import session_scope
 from socrate.encoding import Encoder
@@ -169,6 +169,7 @@ def process(
         log.info("nothing to do tenant_id=%s document_id=%s task_id=%s reason=%s", tenant_id, document_id,
                  task_id, claim)  # fmt: skip
         return claim
+    started = time.monotonic()
     report = _Reporter(factory, tenant_id, document_id, task_id, deadline)
     report.progress = 10
     prefix = storage.document_prefix(tenant_id, document_id)
@@ -181,13 +182,18 @@ def process(
                     "The uploaded file is missing from storage; please upload it again"
                 ) from None
             _encode(report, source, claim.kind, work, prefix, storage, settings, get_encoder)
+        metrics.record_run(settings.redis_url, "ready", time.monotonic() - started)
         return "ready"
     except Superseded:
         log.info("run superseded tenant_id=%s document_id=%s task_id=%s", tenant_id, document_id, task_id)
         _drop_outputs_if_deleted(factory, tenant_id, document_id, storage)
         return "superseded"
     except BaseException as exc:
-        return _fail_or_retry(report, exc, claim.attempts, is_timeout, (tenant_id, document_id, task_id))
+        outcome = _fail_or_retry(report, exc, claim.attempts, is_timeout, (tenant_id, document_id, task_id))
+        if outcome == "failed":
+            elapsed = time.monotonic() - started
+            metrics.record_run(settings.redis_url, "failed", elapsed, error_type(exc, is_timeout))
+        return outcome
 
 
 def _fail_or_retry(
@@ -278,6 +284,17 @@ def _encode(
 def _worker_info() -> dict[str, object]:
     """Which process encoded the document, and how often it loaded the model (once, if healthy)."""
     return {"hostname": socket.gethostname(), "pid": os.getpid(), "model_loads": encoding.model_loads()}
+
+
+def error_type(exc: BaseException, is_timeout: Callable[[BaseException], bool]) -> str:
+    """A small, fixed set of labels for the failures metric."""
+    if isinstance(exc, ProcessingError):
+        return "document"  # the file itself: encrypted, empty, too large, missing...
+    if isinstance(exc, TimedOut) or is_timeout(exc):
+        return "timeout"
+    if is_transient(exc):
+        return "transient"
+    return "internal"
 
 
 def _human_message(exc: BaseException, is_timeout: Callable[[BaseException], bool], transient: bool,
