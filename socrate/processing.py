@@ -182,7 +182,11 @@ def process(
                     "The uploaded file is missing from storage; please upload it again"
                 ) from None
             _encode(report, source, claim.kind, work, prefix, storage, settings, get_encoder)
-        metrics.record_run(settings.redis_url, "ready", time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        metrics.record_run(settings.redis_url, "ready", elapsed)
+        log.info(
+            "document ready", extra={"fields": {"seconds": round(elapsed, 2), "attempt": claim.attempts}}
+        )
         return "ready"
     except Superseded:
         log.info("run superseded tenant_id=%s document_id=%s task_id=%s", tenant_id, document_id, task_id)
