@@ -50,6 +50,11 @@ def bound(**fields: str | None) -> Iterator[None]:
         _context.reset(token)
 
 
+def fields(**values: object) -> dict[str, dict[str, object]]:
+    """``log.info("event", extra=logs.fields(document_id=...))``: key=value fields on one line."""
+    return {"fields": values}
+
+
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "ts": datetime.fromtimestamp(record.created, UTC)

@@ -59,7 +59,7 @@ def test_a_request_logs_its_request_id_and_tenant_and_echoes_the_id(client, tena
     assert re.fullmatch(r"[0-9a-f]{32}", generated)
     assert given.headers["X-Request-ID"] == "req-abc.123"
     lines = parse(fmt, out.getvalue())
-    queued = next(line for line in lines if line["event"].startswith("document queued"))
+    queued = next(line for line in lines if line["event"] == "document queued")
     assert queued["request_id"] == generated and queued["tenant_id"] == tenant.id
     assert queued["level"] == "info" and queued["logger"] == "socrate.documents" and queued["ts"]
 
