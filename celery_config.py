@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from celery.signals import setup_logging, task_postrun, task_prerun
 from kombu import Queue
 
+from socrate import logs
 from socrate.config import Settings
-from socrate.queue import CLEANUP, DOCUMENTS_QUEUE, MAINTENANCE_QUEUE, PROCESS_DOCUMENT, RECOVER
+from socrate.queue import CLEANUP, DOCUMENTS_QUEUE, MAINTENANCE_QUEUE, PROCESS_DOCUMENT, RECOVER, log_ids
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -56,6 +60,23 @@ def make_celery(settings: Settings) -> Celery:
         },
     )
     return app
+
+
+@setup_logging.connect
+def _configure_logging(**_: Any) -> None:
+    """Worker and Beat log in LOG_FORMAT at LOG_LEVEL (connecting this replaces Celery's own setup)."""
+    logs.configure(Settings.from_env())
+
+
+@task_prerun.connect
+def _bind_task_ids(task_id: str, task: Any, args: Any = (), **_: Any) -> None:
+    logs.clear()
+    logs.bind(task_id=task_id, **log_ids(task.name, args or ()))
+
+
+@task_postrun.connect
+def _clear_task_ids(**_: Any) -> None:
+    logs.clear()
 
 
 celery = make_celery(Settings.from_env())

@@ -82,7 +82,8 @@ def answer_text(response: SearchResponse) -> str:
         return f"🔎 Nothing found for “{trim(response.query, 200)}”. ({reason}.)"
     parts = [f"🔎 Best passages for “{trim(response.query, 200)}”:"]
     for number, hit in enumerate(response.results, 1):
-        parts.append(f"{number}. 📄 {hit.filename} (score {hit.score:.2f})\n{trim(hit.snippet, PASSAGE_CHARS)}")
+        passage = trim(hit.snippet, PASSAGE_CHARS)
+        parts.append(f"{number}. 📄 {hit.filename} (score {hit.score:.2f})\n{passage}")
     return trim_message("\n\n".join(parts))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
-from socrate.errors import BadRequest, Unauthorized
+from socrate.errors import BadRequest, NotFound, Unauthorized
 from socrate.models import ApiKey, iso, utcnow
 from socrate.tenancy import get_owned, select_owned
 
@@ -96,6 +96,18 @@ def revoke(session: Session, tenant_id: str, key_id: str) -> ApiKey:
         row.revoked_at = utcnow()
         session.commit()
     return row
+
+
+def revoke_by_operator(session: Session, prefix_or_id: str) -> ApiKey:
+    """Revoke any tenant's key by its id, its prefix (``sk_abc123def456`` or ``abc123def456``) or the
+    full key; the admin CLI's answer to a leaked key."""
+    text = prefix_or_id.strip()
+    parts = text.split("_")
+    prefix = parts[1] if len(parts) >= 2 and parts[0] == "sk" else text
+    row = session.scalars(select(ApiKey).where((ApiKey.id == text) | (ApiKey.prefix == prefix))).first()
+    if row is None:
+        raise NotFound("API key not found")
+    return revoke(session, row.tenant_id, row.id)
 
 
 def key_view(row: ApiKey) -> dict[str, Any]:

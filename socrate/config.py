@@ -80,6 +80,9 @@ class Settings:
     telegram_link_code_minutes: int = 15
     telegram_edit_interval_seconds: float = 2.0
     telegram_messages_per_minute: int = 30
+    metrics_token: str = ""  # unset: /metrics answers 404
+    log_format: str = "kv"  # kv | json
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -129,6 +132,9 @@ class Settings:
             telegram_link_code_minutes=_int(env, "TELEGRAM_LINK_CODE_MINUTES", 15),
             telegram_edit_interval_seconds=float(env.get("TELEGRAM_EDIT_INTERVAL_SECONDS") or 2.0),
             telegram_messages_per_minute=_int(env, "TELEGRAM_MESSAGES_PER_MINUTE", 30),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
+            log_format=env.get("LOG_FORMAT", "").strip().lower() or "kv",
+            log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
         )
 
     def with_(self, **changes: object) -> Settings:

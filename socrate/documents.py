@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from socrate import apikeys, filetypes
+from socrate import apikeys, filetypes, logs, metrics
 from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, NotFound, QuotaExceeded, ServiceUnavailable, Unauthorized
 from socrate.models import ACTIVE_STATUSES, DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, iso, utcnow
@@ -120,7 +120,8 @@ def create(
     except ServiceUnavailable:
         _remove(session, doc, storage)
         raise
-    log.info("document queued tenant_id=%s document_id=%s task_id=%s", tenant_id, doc_id, task_id)
+    metrics.record_upload(settings.redis_url, stored.size)
+    log.info("document queued", extra=logs.fields(tenant_id=tenant_id, document_id=doc_id, task_id=task_id))
     return doc
 
 
@@ -195,7 +196,7 @@ def delete(session: Session, tenant_id: str, document_id: str, *, storage: Stora
     if doc.status in ("queued", "processing") and doc.task_id:
         queue.revoke(doc.task_id, terminate=doc.status == "processing")
     _remove(session, doc, storage)
-    log.info("document deleted tenant_id=%s document_id=%s", tenant_id, document_id)
+    log.info("document deleted", extra=logs.fields(tenant_id=tenant_id, document_id=document_id))
 
 
 def cancel(session: Session, tenant_id: str, document_id: str, *, queue: TaskQueue) -> Document:
@@ -210,7 +211,7 @@ def cancel(session: Session, tenant_id: str, document_id: str, *, queue: TaskQue
     session.commit()
     if doc.task_id:
         queue.revoke(doc.task_id, terminate=was_processing)
-    log.info("document cancelled tenant_id=%s document_id=%s", tenant_id, document_id)
+    log.info("document cancelled", extra=logs.fields(tenant_id=tenant_id, document_id=document_id))
     return doc
 
 
@@ -243,7 +244,10 @@ def requeue(session: Session, doc: Document, queue: TaskQueue, message: str) -> 
         queue.dispatch(PROCESS_DOCUMENT, [doc.id, doc.tenant_id], DOCUMENTS_QUEUE, doc.task_id)
     except ServiceUnavailable:
         return False
-    log.info("document requeued tenant_id=%s document_id=%s task_id=%s", doc.tenant_id, doc.id, doc.task_id)
+    log.info(
+        "document requeued",
+        extra=logs.fields(tenant_id=doc.tenant_id, document_id=doc.id, task_id=doc.task_id),
+    )
     return True
 
 

@@ -43,24 +43,39 @@ def single_run(redis_url: str, name: str) -> Iterator[bool]:
 
 def cleanup(ctx: Context, now: datetime | None = None) -> dict[str, int]:
     """Remove old failed/cancelled documents, expired retention, orphans, stale temp files, old codes."""
-    with single_run(ctx.settings.redis_url, "cleanup") as acquired:
-        if not acquired:
-            log.info("cleanup skipped: another run holds the lock")
-            return {"skipped": 1}
-        now = now or utcnow()
-        counts = {
-            "documents_removed": _remove_expired_documents(ctx, now),
-            "orphans_removed": _remove_orphans(ctx, now.timestamp()),
-            "temp_removed": _remove_stale_temp(ctx, now.timestamp()),
-            "link_codes_removed": _remove_expired_link_codes(ctx, now),
-        }
+    removed = sweep(ctx, now)
+    if removed is None:
+        return {"skipped": 1}
+    counts = {kind: len(items) for kind, items in removed.items()}
     log.info("cleanup done %s", " ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
 
 
-def _remove_expired_documents(ctx: Context, now: datetime) -> int:
+def sweep(ctx: Context, now: datetime | None = None, *, dry_run: bool = False) -> dict[str, list[str]] | None:
+    """What cleanup removes, by kind (document ids, storage keys, link code ids); None if another
+    run holds the lock. With ``dry_run`` nothing is removed and no lock is taken: the answer is what
+    a run at ``now`` would remove."""
+    with single_run(ctx.settings.redis_url, "cleanup") if not dry_run else _no_lock() as acquired:
+        if not acquired:
+            log.info("cleanup skipped: another run holds the lock")
+            return None
+        now = now or utcnow()
+        return {
+            "documents_removed": _remove_expired_documents(ctx, now, dry_run),
+            "orphans_removed": _remove_orphans(ctx, now.timestamp(), dry_run),
+            "temp_removed": _remove_stale_temp(ctx, now.timestamp(), dry_run),
+            "link_codes_removed": _remove_expired_link_codes(ctx, now, dry_run),
+        }
+
+
+@contextmanager
+def _no_lock() -> Iterator[bool]:
+    yield True
+
+
+def _remove_expired_documents(ctx: Context, now: datetime, dry_run: bool) -> list[str]:
     failed_cutoff = now - timedelta(days=ctx.settings.failed_retention_days)
-    removed = 0
+    removed: list[str] = []
     with session_scope(ctx.sessions) as session:
         retention = dict(session.execute(select(Tenant.id, Tenant.retention_days).where(
             Tenant.retention_days.is_not(None))).all())  # fmt: skip
@@ -73,38 +88,42 @@ def _remove_expired_documents(ctx: Context, now: datetime) -> int:
             Document.status.not_in(ACTIVE_STATUSES), or_(stale_failed, *past_retention)
         )
         for doc in session.scalars(stmt).all():
+            removed.append(doc.id)
+            if dry_run:
+                continue
             session.delete(doc)
             session.commit()
             ctx.storage.delete(ctx.storage.document_prefix(doc.tenant_id, doc.id))
-            removed += 1
     return removed
 
 
-def _remove_orphans(ctx: Context, now: float) -> int:
+def _remove_orphans(ctx: Context, now: float, dry_run: bool) -> list[str]:
     """Document folders with no row (e.g. a crash between storing and committing), older than an hour."""
     folders = [
         e for e in ctx.storage.glob("tenants/*/documents/*") if now - e.modified > TEMP_MAX_AGE_SECONDS
     ]
     if not folders:
-        return 0
+        return []
     with session_scope(ctx.sessions) as session:
         known = set(session.scalars(select(Document.id)).all())
-    removed = 0
+    removed = []
     for folder in folders:
         if folder.key.rsplit("/", 1)[1] not in known:
-            ctx.storage.delete(folder.key)
-            removed += 1
+            if not dry_run:
+                ctx.storage.delete(folder.key)
+            removed.append(folder.key)
     return removed
 
 
-def _remove_stale_temp(ctx: Context, now: float) -> int:
+def _remove_stale_temp(ctx: Context, now: float, dry_run: bool) -> list[str]:
     """Interrupted uploads, partial outputs of killed runs and runs no row points at, older than an hour."""
-    removed = 0
+    removed = []
     for pattern in TEMP_PATTERNS:
         for entry in ctx.storage.glob(pattern):
             if now - entry.modified > TEMP_MAX_AGE_SECONDS:
-                ctx.storage.delete(entry.key)
-                removed += 1
+                if not dry_run:
+                    ctx.storage.delete(entry.key)
+                removed.append(entry.key)
     runs = [
         e for e in ctx.storage.glob("tenants/*/documents/*/runs/*") if now - e.modified > TEMP_MAX_AGE_SECONDS
     ]
@@ -117,15 +136,18 @@ def _remove_stale_temp(ctx: Context, now: float) -> int:
             }
         for entry in runs:
             if entry.key not in live:
-                ctx.storage.delete_prefix(entry.key)
-                removed += 1
+                if not dry_run:
+                    ctx.storage.delete_prefix(entry.key)
+                removed.append(entry.key)
     return removed
 
 
-def _remove_expired_link_codes(ctx: Context, now: datetime) -> int:
+def _remove_expired_link_codes(ctx: Context, now: datetime, dry_run: bool) -> list[str]:
     with session_scope(ctx.sessions) as session:
-        result = session.execute(delete(LinkCode).where(LinkCode.expires_at < now))
-        return result.rowcount or 0
+        expired = list(session.scalars(select(LinkCode.id).where(LinkCode.expires_at < now)))
+        if expired and not dry_run:
+            session.execute(delete(LinkCode).where(LinkCode.id.in_(expired)))
+        return expired
 
 
 def recover_stuck(ctx: Context, queue: TaskQueue, now: datetime | None = None) -> dict[str, int]:

@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from socrate import encoding
+from socrate import encoding, logs, metrics
 from socrate.config import Settings
 from socrate.db import session_scope
 from socrate.encoding import Encoder
@@ -166,9 +166,10 @@ def process(
     """
     claim = _claim(factory, tenant_id, document_id, task_id, previous_error)
     if isinstance(claim, str):
-        log.info("nothing to do tenant_id=%s document_id=%s task_id=%s reason=%s", tenant_id, document_id,
-                 task_id, claim)  # fmt: skip
+        ids = logs.fields(tenant_id=tenant_id, document_id=document_id, task_id=task_id, reason=claim)
+        log.info("nothing to do", extra=ids)
         return claim
+    started = time.monotonic()
     report = _Reporter(factory, tenant_id, document_id, task_id, deadline)
     report.progress = 10
     prefix = storage.document_prefix(tenant_id, document_id)
@@ -181,13 +182,22 @@ def process(
                     "The uploaded file is missing from storage; please upload it again"
                 ) from None
             _encode(report, source, claim.kind, work, prefix, storage, settings, get_encoder)
+        elapsed = time.monotonic() - started
+        metrics.record_run(settings.redis_url, "ready", elapsed)
+        log.info("document ready", extra=logs.fields(tenant_id=tenant_id, document_id=document_id,
+                 task_id=task_id, seconds=round(elapsed, 2), attempt=claim.attempts))  # fmt: skip
         return "ready"
     except Superseded:
-        log.info("run superseded tenant_id=%s document_id=%s task_id=%s", tenant_id, document_id, task_id)
+        ids = logs.fields(tenant_id=tenant_id, document_id=document_id, task_id=task_id)
+        log.info("run superseded", extra=ids)
         _drop_outputs_if_deleted(factory, tenant_id, document_id, storage)
         return "superseded"
     except BaseException as exc:
-        return _fail_or_retry(report, exc, claim.attempts, is_timeout, (tenant_id, document_id, task_id))
+        outcome = _fail_or_retry(report, exc, claim.attempts, is_timeout, (tenant_id, document_id, task_id))
+        if outcome == "failed":
+            elapsed = time.monotonic() - started
+            metrics.record_run(settings.redis_url, "failed", elapsed, error_type(exc, is_timeout))
+        return outcome
 
 
 def _fail_or_retry(
@@ -198,9 +208,10 @@ def _fail_or_retry(
     ids: tuple[str, str, str],
 ) -> str:
     transient = is_transient(exc)
-    log.warning("document error tenant_id=%s document_id=%s task_id=%s attempt=%d transient=%s error=%r",
-                *ids, attempts, transient, exc,
-                exc_info=not isinstance(exc, ProcessingError | Transient))  # fmt: skip
+    tenant_id, document_id, task_id = ids
+    log.warning("document error", exc_info=not isinstance(exc, ProcessingError | Transient),
+                extra=logs.fields(tenant_id=tenant_id, document_id=document_id, task_id=task_id,
+                                  attempt=attempts, transient=transient, error=repr(exc)))  # fmt: skip
     if transient and attempts < MAX_ATTEMPTS:
         reason = f"Temporary problem ({type(exc).__name__}); retrying, attempt {attempts} of {MAX_ATTEMPTS}"
         try:
@@ -278,6 +289,17 @@ def _encode(
 def _worker_info() -> dict[str, object]:
     """Which process encoded the document, and how often it loaded the model (once, if healthy)."""
     return {"hostname": socket.gethostname(), "pid": os.getpid(), "model_loads": encoding.model_loads()}
+
+
+def error_type(exc: BaseException, is_timeout: Callable[[BaseException], bool]) -> str:
+    """A small, fixed set of labels for the failures metric."""
+    if isinstance(exc, ProcessingError):
+        return "document"  # the file itself: encrypted, empty, too large, missing...
+    if isinstance(exc, TimedOut) or is_timeout(exc):
+        return "timeout"
+    if is_transient(exc):
+        return "transient"
+    return "internal"
 
 
 def _human_message(exc: BaseException, is_timeout: Callable[[BaseException], bool], transient: bool,

@@ -21,6 +21,13 @@ MAINTENANCE_QUEUE = "maintenance"
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
+def log_ids(name: str, args: list[Any] | tuple[Any, ...]) -> dict[str, str]:
+    """The ids a task's log lines carry, read from the arguments ``dispatch`` gave it."""
+    if name == PROCESS_DOCUMENT and len(args) >= 2:
+        return {"document_id": str(args[0]), "tenant_id": str(args[1])}
+    return {}
+
+
 class CeleryLike(Protocol):
     control: Any
     conf: Any

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from socrate import apikeys
 from socrate.config import Settings
 from socrate.errors import BadRequest, NotFound
-from socrate.models import Tenant
+from socrate.models import ApiKey, Document, Tenant, iso
 from socrate.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,46 @@ def create(session: Session, name: str, settings: Settings) -> tuple[Tenant, str
     _, key = apikeys.issue(session, tenant.id)
     session.commit()
     return tenant, key
+
+
+def get(session: Session, tenant_id: str) -> Tenant:
+    """The tenant or NotFound (operators address tenants by id)."""
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("tenant not found")
+    return tenant
+
+
+def overview(session: Session) -> list[dict[str, object]]:
+    """Every tenant with its document count, stored bytes and usable keys, oldest first."""
+    docs = (
+        select(Document.tenant_id, func.count().label("n"), func.sum(Document.size_bytes).label("bytes"))
+        .group_by(Document.tenant_id)
+        .subquery()
+    )
+    keys = (
+        select(ApiKey.tenant_id, func.count().label("n"))
+        .where(ApiKey.revoked_at.is_(None))
+        .group_by(ApiKey.tenant_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Tenant, docs.c.n, docs.c.bytes, keys.c.n)
+        .outerjoin(docs, docs.c.tenant_id == Tenant.id)
+        .outerjoin(keys, keys.c.tenant_id == Tenant.id)
+        .order_by(Tenant.created_at, Tenant.id)
+    ).all()
+    return [
+        {
+            "tenant_id": t.id,
+            "name": t.name,
+            "created_at": iso(t.created_at),
+            "documents": n or 0,
+            "bytes": int(size or 0),
+            "api_keys": k or 0,
+        }
+        for t, n, size, k in rows
+    ]
 
 
 def count(session: Session) -> int:

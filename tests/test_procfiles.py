@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from socrate import migrate
 from socrate.db import Base
 from tests.deploy import ROOT, process_types
+from tests.fake_telegram import FakeTelegram
 
 PROCESSES = process_types()
 START_TIMEOUT = 180  # a worker child loads the embedding model before it answers
@@ -71,6 +72,7 @@ class Harness:
     celery_app: object
     tmp: Path
     started: list[Running] = field(default_factory=list)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     def launch(self, kind: str, **env: str) -> Running:
         # The one liberty taken with the line: tests never listen beyond loopback.
@@ -193,14 +195,24 @@ def check_beat(h: Harness) -> Running:
     return run
 
 
-# Process type -> how to tell it works. The bot's check goes here with its Procfile line
-# (`bot: python -m bot`): it starts against the fake Bot API and answers a getMe / first update.
+def check_bot(h: Harness) -> Running:
+    """Starts against a fake Bot API, registers its commands and answers a user's /start."""
+    fake = FakeTelegram().start()
+    h.cleanups.append(fake.stop)
+    run = h.launch("bot", **fake.env)
+    h.wait_for(run, "setMyCommands", lambda: bool(fake.called("setMyCommands")))
+    fake.send_text(8001, "/start")
+    h.wait_for(run, "a reply to /start", lambda: any("Welcome" in m.text for m in fake.chat(8001)))
+    return run
+
+
+# Process type -> how to tell it works.
 HEALTH_CHECKS: dict[str, Callable[[Harness], Running]] = {
     "release": check_release,
     "web": check_web,
     "worker": check_worker,
     "beat": check_beat,
-    # "bot": check_bot,
+    "bot": check_bot,
 }
 
 
@@ -212,6 +224,8 @@ def harness(services, settings, celery_app, tmp_path) -> Iterator[Harness]:  # t
         if run.proc.poll() is None:
             os.killpg(run.proc.pid, signal.SIGKILL)
             run.proc.wait(timeout=30)
+    for cleanup in harness.cleanups:
+        cleanup()
     # Beat's 1-second schedule leaves cleanup/recover messages behind: nobody else should run them.
     with celery_app.connection_for_write() as conn:
         for queue in celery_app.conf.task_queues:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 
 from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
 
-from socrate import context
+from socrate import context, logs
 from socrate.config import Settings
 from socrate.queue import TaskQueue
 from socrate.ratelimit import RateLimiter
@@ -21,6 +23,8 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -35,9 +39,10 @@ class CookieSessions(SecureCookieSessionInterface):
 
 def create_app(settings: Settings | None = None, queue: TaskQueue | None = None) -> Flask:
     """Build the app; ``queue`` wraps the Celery app (api_server.py passes the real one)."""
-    from socrate.web import api, auth, csrf, dashboard, errors, health, keys, search
+    from socrate.web import api, auth, csrf, dashboard, errors, health, keys, metrics, search
 
     settings = settings or Settings.from_env()
+    logs.configure(settings)
     if settings.secret_key == Settings.secret_key:
         log.warning("SECRET_KEY is the development default: anyone can forge dashboard sessions; set it")
     app = Flask(__name__, template_folder="../../templates", static_folder="../../static")
@@ -51,16 +56,29 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     app.extensions["socrate"] = context.build(settings)
     app.extensions["socrate.queue"] = queue
     app.extensions["socrate.ratelimit"] = RateLimiter(settings.redis_url) if settings.redis_url else None
-    for blueprint in (api.bp, keys.bp, search.bp, health.bp, auth.bp, dashboard.bp):
+    for blueprint in (api.bp, keys.bp, search.bp, health.bp, metrics.bp, auth.bp, dashboard.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
     app.jinja_env.globals["csrf_token"] = csrf.token
+
+    @app.before_request
+    def _bind_request_id() -> None:
+        presented = request.headers.get(REQUEST_ID_HEADER, "")
+        logs.clear()  # nothing leaks from the previous request on this thread
+        logs.bind(request_id=presented if _REQUEST_ID.match(presented) else uuid.uuid4().hex)
 
     @app.after_request
     def _page_headers(response: Response) -> Response:
         if response.mimetype == "text/html":
             response.headers.update(PAGE_HEADERS)
+        request_id = logs.current().get("request_id")
+        if request_id:
+            response.headers[REQUEST_ID_HEADER] = request_id
         return response
+
+    @app.teardown_request
+    def _clear_log_context(_exc: BaseException | None) -> None:
+        logs.clear()
 
     @app.teardown_appcontext
     def _close_database(_exc: BaseException | None) -> None:

@@ -11,7 +11,7 @@ from flask import session as cookie_session
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from socrate import apikeys
+from socrate import apikeys, logs
 from socrate.context import Context
 from socrate.errors import Forbidden, ServiceUnavailable, Unauthorized
 from socrate.queue import TaskQueue
@@ -80,6 +80,7 @@ def require_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
             limit(f"session:{g.tenant_id}", per_minute=ctx().settings.rate_limit_per_minute)
         else:
             raise Unauthorized("Missing API key: send 'Authorization: Bearer <api key>' or log in")
+        logs.bind(tenant_id=g.tenant_id)
         return view(*args, **kwargs)
 
     return wrapper
