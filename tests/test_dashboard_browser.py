@@ -307,3 +307,20 @@ def test_after_four_minutes_a_row_stops_polling_and_follows_the_list(page, worke
         time.sleep(1)  # real time for the worker; the page's own clock stands still
     expect(row).to_have_attribute("data-state", "ready")
     expect(row.locator(".message")).to_have_text("Complete")
+
+
+def test_telegram_page_issues_a_one_time_code_the_bot_accepts(page, app, tmp_path):  # type: ignore[no-untyped-def]
+    from socrate import telegram_users
+
+    sign_up(page)
+    page.get_by_role("link", name="Telegram").click()
+    expect(page.locator("#telegram-status")).to_contain_text("No Telegram account is linked yet")
+    page.get_by_role("button", name="Create link code").click()
+    expect(page.locator("#link-command")).to_have_text(re.compile(r"^/link [\w-]{16}$"))
+    page.screenshot(path=tmp_path / "telegram.png", full_page=True)
+    code = page.locator("#link-command").inner_text().split()[1]
+    with app.extensions["socrate"].sessions() as session:  # what the bot does with /link <code>
+        tenant_id = telegram_users.redeem_code(session, 424242, code)
+    page.reload()
+    expect(page.locator("#telegram-status")).to_contain_text("1 Telegram account is linked")
+    assert tenant_id

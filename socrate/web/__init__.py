@@ -39,7 +39,7 @@ class CookieSessions(SecureCookieSessionInterface):
 
 def create_app(settings: Settings | None = None, queue: TaskQueue | None = None) -> Flask:
     """Build the app; ``queue`` wraps the Celery app (api_server.py passes the real one)."""
-    from socrate.web import api, auth, csrf, dashboard, errors, health, keys, metrics, search
+    from socrate.web import api, auth, csrf, dashboard, errors, health, keys, metrics, search, telegram
 
     settings = settings or Settings.from_env()
     logs.configure(settings)
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     app.extensions["socrate"] = context.build(settings)
     app.extensions["socrate.queue"] = queue
     app.extensions["socrate.ratelimit"] = RateLimiter(settings.redis_url) if settings.redis_url else None
-    for blueprint in (api.bp, keys.bp, search.bp, health.bp, metrics.bp, auth.bp, dashboard.bp):
+    for blueprint in (api.bp, keys.bp, search.bp, telegram.bp, health.bp, metrics.bp, auth.bp, dashboard.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
     app.jinja_env.globals["csrf_token"] = csrf.token

@@ -43,3 +43,9 @@ def documents() -> str:
 @login_required
 def keys() -> str:
     return render_template("keys.html")
+
+
+@bp.get("/telegram")
+@login_required
+def telegram() -> str:
+    return render_template("telegram.html")

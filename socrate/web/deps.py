@@ -99,7 +99,7 @@ def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if g.via != "web":
-            raise Forbidden("API keys are managed from the dashboard: log in to create, list or revoke them")
+            raise Forbidden("Log in to the dashboard for this: API keys cannot manage keys or Telegram links")
         return view(*args, **kwargs)
 
     return require_tenant(wrapper)

@@ -72,4 +72,15 @@ const Format = {
   },
 };
 
+// Copy an element's text; without the Clipboard API (plain HTTP) select it for Ctrl-C instead.
+async function copyText(button, element) {
+  try {
+    await navigator.clipboard.writeText(element.textContent);
+    button.textContent = "Copied";
+  } catch (_notAllowed) {
+    window.getSelection().selectAllChildren(element);
+    button.textContent = "Selected: press Ctrl-C";
+  }
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

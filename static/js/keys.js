@@ -56,15 +56,6 @@ document.getElementById("create-key").addEventListener("submit", async (event) =
   }
 });
 
-document.getElementById("copy-key").addEventListener("click", async (event) => {
-  try {
-    await navigator.clipboard.writeText(newKeyValue.textContent);
-    event.target.textContent = "Copied";
-  } catch (_notAllowed) {
-    // Clipboard API needs HTTPS or localhost: select the key so the user can press Ctrl-C.
-    window.getSelection().selectAllChildren(newKeyValue);
-    event.target.textContent = "Selected: press Ctrl-C";
-  }
-});
+document.getElementById("copy-key").addEventListener("click", (event) => copyText(event.target, newKeyValue));
 
 loadKeys();
