@@ -170,3 +170,12 @@ def test_ask_and_plain_text_answer_with_passages_or_say_nothing_found(bot, fake)
 def test_unknown_commands_get_help(bot, fake):  # type: ignore[no-untyped-def]
     assert "/docs" in _say(fake, 5012, "/frobnicate")
     assert "/status <id>" in _say(fake, 5012, "/status")
+
+
+def test_a_user_flooding_the_bot_is_told_to_slow_down(bot, fake):  # type: ignore[no-untyped-def]
+    """TELEGRAM_MESSAGES_PER_MINUTE (30 here) per Telegram user, counted in Redis."""
+    for _ in range(31):
+        fake.send_text(5013, "/help")
+    slow_down = reply_to(fake, 5013, 0, "faster than I can read")
+    assert "Try again in" in slow_down.text
+    assert "faster" not in _say(fake, 5014, "/help")  # another user is not affected
