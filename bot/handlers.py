@@ -15,7 +15,7 @@ from bot import replies, services
 from socrate import documents, search, telegram_users
 from socrate.db import session_scope
 from socrate.errors import SocrateError
-from socrate.models import Document
+from socrate.models import ACTIVE_STATUSES, Document
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 5
@@ -100,9 +100,8 @@ def _docs_page(session: Any, tenant_id: str, offset: int) -> tuple[str, InlineKe
 
 
 def _doc_line(doc: Document) -> str:
-    icon = replies.STATUS_ICONS.get(doc.status, "•")
-    state = f"{doc.status} {doc.progress}%" if doc.status in ("queued", "processing") else doc.status
-    return f"{icon} {doc.filename} · {state} · id {doc.id[:8]}"
+    state = f"{doc.status} {doc.progress}%" if doc.status in ACTIVE_STATUSES else doc.status
+    return f"{replies.icon(doc.status)} {doc.filename} · {state} · id {doc.id[:8]}"
 
 
 @replies_errors
@@ -116,37 +115,38 @@ async def docs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _details(doc: Document) -> str:
-    lines = [f"{replies.STATUS_ICONS.get(doc.status, '•')} {doc.filename}", f"id {doc.id}",
+    lines = [f"{replies.icon(doc.status)} {doc.filename}", f"id {doc.id}",
              f"Status: {doc.status} · {doc.progress}%"]  # fmt: skip
     if doc.status == "failed":
         lines.append(f"Reason: {doc.error_message}")
     elif doc.message:
         lines.append(doc.message)
-    facts = [(doc.total_chunks, "chunks"), (doc.pages, "pages"), (doc.total_tokens, "tokens")]
-    known = [f"{value} {label}" for value, label in facts if value]
-    if doc.language:
-        known.append(f"language {doc.language}")
-    if known:
-        lines.append(" · ".join(known))
+    if known := replies.facts(doc.total_chunks, doc.language, doc.pages, doc.total_tokens):
+        lines.append(known)
     lines.append(f"Sent via {doc.source}, {doc.created_at:%Y-%m-%d %H:%M} UTC")
     return "\n".join(lines)
 
 
+async def _named_document(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, command: str
+) -> Document | None:
+    """The document ``/command <id>`` names, or None after telling the user how to name one."""
+    if not context.args:
+        await _say(update, f"Send /{command} <id>; /docs lists your documents with their ids.")
+        return None
+    return await _in_session(context, documents.find, context.args[0])
+
+
 @replies_errors
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not context.args:
-        await _say(update, "Send /status <id>; /docs lists your documents with their ids.")
-        return
-    doc = await _in_session(context, documents.find, context.args[0])
-    await _say(update, _details(doc))
+    if doc := await _named_document(update, context, "status"):
+        await _say(update, _details(doc))
 
 
 @replies_errors
 async def delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not context.args:
-        await _say(update, "Send /delete <id>; /docs lists your documents with their ids.")
+    if not (doc := await _named_document(update, context, "delete")):
         return
-    doc = await _in_session(context, documents.find, context.args[0])
     buttons = InlineKeyboardMarkup([[InlineKeyboardButton("🗑 Delete", callback_data=f"del:{doc.id}"),
                                      InlineKeyboardButton("Keep", callback_data="keep")]])  # fmt: skip
     await _say(update, f"Delete {doc.filename} and its memory? This cannot be undone.", reply_markup=buttons)

@@ -45,24 +45,30 @@ def bar(progress: int) -> str:
     return "▓" * filled + "░" * (BAR_CELLS - filled)
 
 
+def icon(status: str) -> str:
+    return STATUS_ICONS.get(status, "•")
+
+
+def facts(chunks: int | None, language: str | None, pages: int | None, tokens: int | None) -> str:
+    """What encoding learnt about a document, the known parts only (``3 chunks · language en · …``)."""
+    parts = [f"{chunks} chunks" if chunks else "", f"language {language}" if language else "",
+             f"{pages} pages" if pages else "", f"{tokens} tokens" if tokens else ""]  # fmt: skip
+    return " · ".join(part for part in parts if part)
+
+
 def progress_text(doc: ChatStatus) -> str:
     """The status message while the document moves, and its final form."""
-    icon = STATUS_ICONS.get(doc.status, "•")
+    icon_ = icon(doc.status)
     if doc.status == "ready":
-        facts = [f"{doc.total_chunks or 0} chunks"]
-        if doc.language:
-            facts.append(f"language {doc.language}")
-        if doc.pages:
-            facts.append(f"{doc.pages} pages")
-        if doc.total_tokens:
-            facts.append(f"{doc.total_tokens} tokens")
-        return (f"{icon} {doc.filename} is ready\n{bar(100)} 100% · Complete\n" + " · ".join(facts)
-                + "\n\nAsk me about it: /ask <question>")  # fmt: skip
+        rest = facts(None, doc.language, doc.pages, doc.total_tokens)
+        summary = " · ".join(filter(None, [f"{doc.total_chunks or 0} chunks", rest]))
+        return (f"{icon_} {doc.filename} is ready\n{bar(100)} 100% · Complete\n{summary}"
+                "\n\nAsk me about it: /ask <question>")  # fmt: skip
     if doc.status == "failed":
-        return f"{icon} {doc.filename} could not be processed.\n{doc.error_message or doc.message}"
+        return f"{icon_} {doc.filename} could not be processed.\n{doc.error_message or doc.message}"
     if doc.status == "cancelled":
-        return f"{icon} {doc.filename} was cancelled."
-    head = f"{icon} {doc.filename} · id {doc.document_id[:8]}"
+        return f"{icon_} {doc.filename} was cancelled."
+    head = f"{icon_} {doc.filename} · id {doc.document_id[:8]}"
     return f"{head}\n{bar(doc.progress)} {doc.progress}% · {doc.message}"
 
 

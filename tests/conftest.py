@@ -13,6 +13,7 @@ import pytest
 import redis
 from sqlalchemy import text
 
+from tests.fake_telegram import FakeTelegram
 from tests.processes import Stack, Worker
 
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
@@ -195,3 +196,11 @@ def isolated_stack(services, settings, tmp_path) -> Iterator[Stack]:  # type: ig
     app = create_app(own, queue=TaskQueue(celery))
     yield Stack(redis_server, app, celery, {**services, "REDIS_URL": redis_server.url}, tmp_path)
     redis_server.stop()
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegram]:
+    """A fake Bot API on 127.0.0.1 for one test (tests/fake_telegram.py)."""
+    server = FakeTelegram().start()
+    yield server
+    server.stop()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from socrate.embedded_redis import free_port
 from tests import docgen
 from tests.bot_support import FINAL_MARKS, bot_env, final_status, percentages, reply_to, status_messages
 from tests.fake_telegram import FakeTelegram
@@ -18,16 +17,8 @@ SECRET = "s3cret-webhook-token"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    server = FakeTelegram().start()
-    yield server
-    server.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def fake(fake_telegram: FakeTelegram) -> FakeTelegram:
+    return fake_telegram
 
 
 def test_bot_killed_mid_encoding_sends_exactly_one_final_message(services, fake, worker, tmp_path):  # type: ignore[no-untyped-def]
@@ -56,7 +47,7 @@ def test_bot_killed_mid_encoding_sends_exactly_one_final_message(services, fake,
 
 
 def test_webhook_mode_accepts_only_telegrams_secret_header(services, fake, worker, tmp_path):  # type: ignore[no-untyped-def]
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/telegram-hook"
     env = bot_env(services, fake, TELEGRAM_WEBHOOK_URL=url, TELEGRAM_WEBHOOK_SECRET=SECRET,
                   TELEGRAM_WEBHOOK_LISTEN="127.0.0.1", TELEGRAM_WEBHOOK_PORT=str(port))  # fmt: skip

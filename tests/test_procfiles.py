@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from socrate import migrate
 from socrate.db import Base
+from socrate.embedded_redis import free_port
 from tests.deploy import ROOT, process_types
 from tests.fake_telegram import FakeTelegram
 
@@ -109,12 +110,6 @@ class Harness:
         pytest.fail(f"{run.kind}: {what} not seen within {START_TIMEOUT} s:\n{run.log()}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def _empty_database(url: str, tmp: Path) -> Iterator[str]:
     """A brand-new database on the suite's server (or a new SQLite file), dropped afterwards."""
@@ -158,7 +153,7 @@ def check_release(h: Harness) -> Running:
 
 def check_web(h: Harness) -> Running:
     """Answers /healthz on $PORT; /readyz reports the database and Redis reachable."""
-    port = _free_port()
+    port = free_port()
     run = h.launch("web", PORT=str(port))
     base = f"http://127.0.0.1:{port}"
 

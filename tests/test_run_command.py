@@ -7,11 +7,10 @@ import psutil
 
 from bench.stack import running_stack
 from tests import docgen
-from tests.fake_telegram import FakeTelegram
 
 
-def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly():  # type: ignore[no-untyped-def]
-    fake = FakeTelegram().start()
+def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(fake_telegram):  # type: ignore[no-untyped-def]
+    fake = fake_telegram
     overrides = {"DATABASE_URL": None, "REDIS_URL": None, "WEB_CONCURRENCY": "1", **fake.env}
     with running_stack(overrides) as stack:
         children = psutil.Process(stack.process.pid).children(recursive=True)
@@ -34,4 +33,3 @@ def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(): 
     assert f"Socrate is running at http://127.0.0.1:{stack.env['PORT']}" in log
     assert demo_key in log  # printed on first run
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
-    fake.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import pytest
 from sqlalchemy import update
 
 from socrate import documents, maintenance, processing, tenants
+from socrate.embedded_redis import free_port
 from socrate.encoding import Chunks, Memory
 from socrate.errors import BadRequest, NotFound, TooLarge, UnsupportedType
 from socrate.models import Document, Tenant, utcnow
@@ -41,12 +41,6 @@ DUMMY_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
@@ -74,7 +68,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's S3 server in its own process, with dummy credentials for this test process only."""
-    port, log = _free_port(), tmp_path_factory.mktemp("moto") / "moto.log"
+    port, log = free_port(), tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
@@ -302,7 +296,7 @@ def test_pipeline_across_processes_that_share_no_disk(isolated_stack, make_tenan
 
     web_home, web_env = own("web")
     worker_home, worker_env = own("worker")
-    port, web_log = _free_port(), tmp_path / "web.log"
+    port, web_log = free_port(), tmp_path / "web.log"
     with open(web_log, "wb") as out:
         web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1",
                                 "api_server:app"], cwd=web_home, env={**os.environ, **web_env}, stdout=out,
