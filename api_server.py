@@ -1,7 +1,9 @@
-"""WSGI entry point: gunicorn serves ``api_server:app``."""
+"""WSGI entry point: gunicorn serves ``api_server:app``, loaded once before it forks (gunicorn.conf.py)."""
 
 from celery_config import celery
+from socrate import embedding
 from socrate.queue import TaskQueue
 from socrate.web import create_app
 
 app = create_app(queue=TaskQueue(celery))
+embedding.preload()  # the first search must not wait seconds for the model

@@ -17,6 +17,10 @@ from pathlib import Path
 
 import httpx
 
+from socrate import context
+from socrate.config import Settings
+from socrate.context import Context
+from socrate.db import embedded
 from socrate.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,10 +60,22 @@ class Stack:
     def details(self, doc_id: str) -> dict:
         return self.http.get(f"/api/documents/{doc_id}", headers=self.headers).json()
 
+    @contextmanager
+    def context(self) -> Iterator[Context]:
+        """A Context on the stack's database and storage, for in-process comparisons (embedded: attached
+        to the server the stack started, which keeps running)."""
+        with embedded.database(Settings.from_env(self.env)) as settings:
+            ctx = context.build(settings)
+            try:
+                yield ctx
+            finally:
+                ctx.engine.dispose()
+                ctx.read_engine.dispose()
+
 
 @contextmanager
 def running_stack(overrides: dict[str, str | None] | None = None) -> Iterator[Stack]:
-    """The whole product as ``scripts/run`` starts it (embedded SQLite/Redis unless env says otherwise).
+    """The whole product as ``scripts/run`` starts it (embedded PostgreSQL/Redis unless env says otherwise).
 
     ``overrides`` sets environment variables for it; a value of None removes the variable.
     """

@@ -18,10 +18,12 @@ from telegram.ext import (
 
 from bot import gate, handlers, replies, services, uploads
 from bot.progress import ProgressFollower
+from socrate import embedding
 from socrate.config import Settings
 
 log = logging.getLogger(__name__)
 FOLLOWER = "progress-follower"
+MODEL = "embedding-model"
 DELETE_CHOICE = r"^(del:[0-9a-f-]{36}|keep)$"
 
 
@@ -58,15 +60,19 @@ def build(settings: Settings) -> Application:
 async def _started(application: Application) -> None:
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in replies.COMMANDS])
     follower = ProgressFollower(application.bot, application.bot_data[services.KEY])
-    application.bot_data[FOLLOWER] = asyncio.get_running_loop().create_task(follower.run())
+    loop = asyncio.get_running_loop()
+    application.bot_data[FOLLOWER] = loop.create_task(follower.run())
+    # The embedding model loads beside the running bot, so the first /ask does not wait for it.
+    application.bot_data[MODEL] = loop.create_task(asyncio.to_thread(embedding.preload))
     log.info("bot started username=%s", application.bot.username)
 
 
 async def _stopped(application: Application) -> None:
-    task = application.bot_data.pop(FOLLOWER, None)
-    if task is not None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    for name in (FOLLOWER, MODEL):
+        task = application.bot_data.pop(name, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
     log.info("bot stopped")
 
 

@@ -89,8 +89,14 @@ def answer_text(response: SearchResponse) -> str:
     parts = [f"🔎 Best passages for “{trim(response.query, 200)}”:"]
     for number, hit in enumerate(response.results, 1):
         passage = trim(hit.snippet, PASSAGE_CHARS)
-        parts.append(f"{number}. 📄 {hit.filename} (score {hit.score:.2f})\n{passage}")
+        where = f"{hit.filename} · {pages(hit.page_start, hit.page_end)}" if hit.page_start else hit.filename
+        parts.append(f"{number}. 📄 {where} (score {hit.score:.2f})\n{passage}")
     return trim_message("\n\n".join(parts))
+
+
+def pages(start: int, end: int | None) -> str:
+    """``p. 12`` or ``p. 12–13``."""
+    return f"p. {start}" if end in (None, start) else f"p. {start}–{end}"
 
 
 def trim_message(text: str) -> str:

@@ -9,8 +9,16 @@ from pathlib import Path
 MB = 1024 * 1024
 
 
-def _normalise_database_url(url: str) -> str:
+SQLITE_GONE = (
+    "DATABASE_URL points at SQLite, which Socrate no longer supports: leave DATABASE_URL unset to use "
+    "the embedded PostgreSQL under SOCRATE_DATA_DIR, or set it to a PostgreSQL (15 or newer, with pgvector)"
+)
+
+
+def normalise_database_url(url: str) -> str:
     """Accept Railway/Heroku style ``postgres://`` URLs, which SQLAlchemy 2 rejects."""
+    if url.startswith("sqlite"):
+        raise ValueError(SQLITE_GONE)
     if url.startswith("postgres://"):
         return "postgresql+psycopg2://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
@@ -40,7 +48,7 @@ class Settings:
     """Runtime configuration; see README "Configuration" for every variable."""
 
     data_dir: Path = Path("data")
-    database_url: str = ""
+    database_url: str = ""  # empty: the embedded PostgreSQL under data_dir (socrate/db/embedded.py)
     redis_url: str = ""
     storage_dir: Path = Path("data/storage")
     secret_key: str = "dev-insecure-change-me"
@@ -61,7 +69,6 @@ class Settings:
     max_text_chars: int = 5_000_000
     rate_limit_per_minute: int = 600
     upload_limit_per_minute: int = 60
-    search_cache_mb: int = 256
     session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
     storage_backend: str = "local"  # local | s3
     s3_bucket: str = ""
@@ -89,10 +96,9 @@ class Settings:
         """Read settings from ``env`` (default ``os.environ``); the only place env is read."""
         env = dict(os.environ if env is None else env)
         data_dir = Path(env.get("SOCRATE_DATA_DIR", "data")).resolve()
-        default_db = f"sqlite:///{data_dir / 'socrate.db'}"
         return cls(
             data_dir=data_dir,
-            database_url=_normalise_database_url(env.get("DATABASE_URL") or default_db),
+            database_url=normalise_database_url(env.get("DATABASE_URL", "").strip()),
             redis_url=env.get("REDIS_URL", ""),
             storage_dir=Path(env.get("STORAGE_DIR") or data_dir / "storage").resolve(),
             secret_key=env.get("SECRET_KEY", cls.secret_key),
@@ -113,7 +119,6 @@ class Settings:
             max_text_chars=_int(env, "MAX_TEXT_CHARS", 5_000_000),
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600),
             upload_limit_per_minute=_int(env, "UPLOAD_LIMIT_PER_MINUTE", 60),
-            search_cache_mb=_int(env, "SEARCH_CACHE_MB", 256),
             session_cookie_secure=_bool_or_auto(env, "SESSION_COOKIE_SECURE"),
             storage_backend=env.get("STORAGE_BACKEND", "").strip().lower() or "local",
             s3_bucket=env.get("S3_BUCKET", ""),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from socrate.config import MB, Settings
+from socrate.config import Settings
 from socrate.db import make_engine, make_session_factory
-from socrate.search_index import IndexCache
 from socrate.storage import Storage
 from socrate.storage import build as build_storage
 
@@ -21,7 +20,6 @@ class Context:
     read_engine: Engine
     sessions: sessionmaker[Session]
     storage: Storage
-    search_cache: IndexCache = field(default_factory=lambda: IndexCache(Settings.search_cache_mb * MB))
 
 
 def build(settings: Settings) -> Context:
@@ -32,5 +30,4 @@ def build(settings: Settings) -> Context:
         read_engine=make_engine(settings.database_url, autocommit=True),
         sessions=make_session_factory(engine),
         storage=build_storage(settings),
-        search_cache=IndexCache(settings.search_cache_mb * MB),
     )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import tempfile
 import uuid
+import zipfile
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from pathlib import PurePosixPath
+from typing import IO, Any, BinaryIO
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -255,6 +259,33 @@ def _remove(session: Session, doc: Document, storage: Storage) -> None:
     session.delete(doc)
     session.commit()
     storage.delete(storage.document_prefix(doc.tenant_id, doc.id))
+
+
+MEMORY_NOT_READY = "The document's memory exists once it is ready (this one is {status})"
+
+
+def memory_archive(
+    session: Session, tenant_id: str, document_id: str, *, storage: Storage
+) -> tuple[str, IO[bytes]]:
+    """The document's portable memory as one zip: memvid's FAISS index and JSON metadata, the search
+    windows (``windows.npz``) when the encoder wrote them, and a manifest saying what made them.
+
+    Returns the download name and the archive, positioned at its start.
+    """
+    doc = get(session, tenant_id, document_id)
+    if doc.status != "ready" or not doc.outputs:
+        raise Conflict(MEMORY_NOT_READY.format(status=doc.status))
+    archive = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 (the caller closes it)
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for key in doc.outputs.values():
+            bundle.write(storage.local_file(key), arcname=PurePosixPath(key).name)
+        manifest = {"document_id": doc.id, "filename": doc.filename, "encoder": doc.encoder,
+                    "encoder_version": doc.encoder_version, "chunk_size": doc.chunk_size,
+                    "chunk_overlap": doc.chunk_overlap, "total_chunks": doc.total_chunks,
+                    "language": doc.language, "processed_at": iso(doc.processed_at)}  # fmt: skip
+        bundle.writestr("manifest.json", json.dumps(manifest, indent=2))
+    archive.seek(0)
+    return f"{PurePosixPath(doc.filename).stem or 'document'}-memory.zip", archive
 
 
 def status_view(doc: Any) -> dict[str, Any]:

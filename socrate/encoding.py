@@ -1,7 +1,7 @@
 """Text -> searchable memory: token chunking, language, and the encoder interface.
 
-The memvid/torch stack is imported lazily (``get_encoder``) so the web process never pays
-its 5-8 s import and ~600 MB; the worker loads it once per process and reuses it.
+The memvid stack is imported lazily (``get_encoder``): only the worker needs it; the web process
+embeds questions with ``socrate.embedding`` alone.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ Progress = Callable[[int, int], None]
 @dataclass(frozen=True)
 class Chunks:
     texts: list[str]
+    spans: list[tuple[int, int]]  # [start, end) characters of each chunk in the text it was cut from
     total_tokens: int
 
 
@@ -39,12 +40,22 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Windows:
+    """Every embedding window of a document: what search stores in the database."""
+
+    vectors: np.ndarray  # (windows, 384) float32, unit length
+    chunk: np.ndarray  # (windows,) int32: the chunk each window belongs to
+    span: np.ndarray  # (windows, 2) int32: [start, end) characters of the window in its chunk
+
+
+@dataclass(frozen=True)
 class Memory:
-    """Files an encoding produced, relative to its output folder."""
+    """Files an encoding produced, relative to its output folder, and its windows."""
 
     index_file: str
     metadata_file: str
     chunks: int
+    windows: Windows
     windows_file: str | None = None
 
 
@@ -55,10 +66,6 @@ class Encoder(Protocol):
     def chunk(self, text: str, size: int, overlap: int) -> Chunks: ...
 
     def encode(self, chunks: list[str], out_dir: Path, progress: Progress) -> Memory: ...
-
-    def search(self, out_dir: Path, query: str, k: int) -> list[Hit]: ...
-
-    def embed_query(self, text: str) -> np.ndarray: ...
 
 
 def token_windows(n_tokens: int, size: int, overlap: int) -> list[tuple[int, int]]:
@@ -102,21 +109,14 @@ def detect_language(text: str) -> str | None:
 
 _lock = threading.Lock()
 _encoder: Encoder | None = None
-_model_loads = 0
 
 
 def get_encoder() -> Encoder:
-    """The process-wide encoder, loading the embedding model on first use only."""
-    global _encoder, _model_loads
+    """The process-wide encoder (it shares the process's one embedding model)."""
+    global _encoder
     with _lock:
         if _encoder is None:
             from socrate.memvid_backend import MemvidEncoder
 
             _encoder = MemvidEncoder()
-            _model_loads += 1
         return _encoder
-
-
-def model_loads() -> int:
-    """How many times this process loaded the embedding model (1 on a healthy worker)."""
-    return _model_loads

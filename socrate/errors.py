@@ -45,6 +45,10 @@ class ServiceUnavailable(SocrateError):
     """A dependency (database, broker) is down; nothing was left half-made."""
 
 
+class DatabaseUnsupported(SocrateError):
+    """The database cannot hold Socrate's schema (too old, or pgvector missing); says what to install."""
+
+
 class ProcessingError(SocrateError):
     """Permanent failure while processing a document (corrupt, encrypted, no text)."""
 

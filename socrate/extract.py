@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from socrate.config import Settings
@@ -19,6 +20,27 @@ NO_TEXT = "No text could be extracted from this document"
 class Extracted:
     text: str
     pages: int | None
+    # PDFs: (offset in ``text`` where a page's text starts, its 1-based number), for each page with text.
+    page_starts: list[tuple[int, int]] = field(default_factory=list)
+
+    def page_range(self, start: int, end: int) -> tuple[int | None, int | None]:
+        """The first and last page of the text in [start, end); (None, None) when pages are unknown."""
+        if not self.page_starts:
+            return None, None
+        offsets = [offset for offset, _ in self.page_starts]
+
+        def page_at(position: int) -> int:
+            return self.page_starts[max(0, bisect.bisect_right(offsets, position) - 1)][1]
+
+        return page_at(start), page_at(max(start, end - 1))
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What a reader found: one text, or the text of each page."""
+
+    text: str = ""
+    pages: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -38,23 +60,47 @@ def extract_text(path: Path, kind: str, settings: Settings) -> Extracted:
         result = readers[kind](path, limits)
     except RecursionError as exc:
         raise ProcessingError(f"The {kind.upper()} file is too deeply nested to read") from exc
-    if len(result.text) > limits.max_chars:
+    extracted = (
+        _assemble(result.pages) if result.pages is not None else Extracted(normalise(result.text), None)
+    )
+    if len(extracted.text) > limits.max_chars:
         raise ProcessingError(f"The document has more than {limits.max_chars:,} characters of text")
-    text = normalise(result.text)
-    if not text.strip():
+    if not extracted.text.strip():
         raise ProcessingError(NO_TEXT)
-    return Extracted(text=text, pages=result.pages)
+    return extracted
+
+
+def _assemble(pages: list[str]) -> Extracted:
+    """Pages normalised one by one and joined by a blank line, remembering where each one starts."""
+    parts: list[str] = []
+    starts: list[tuple[int, int]] = []
+    offset = 0
+    for number, page in enumerate(pages, start=1):
+        text = normalise(page)
+        if not text:
+            continue
+        if parts:
+            offset += 2  # the "\n\n" between pages
+        starts.append((offset, number))
+        parts.append(text)
+        offset += len(text)
+    return Extracted(text="\n\n".join(parts), pages=len(pages), page_starts=starts)
+
+
+HIGHLIGHT_MARKS = "\ue000\ue001"  # search marks matched words with these (socrate/search/snippets.py)
 
 
 def normalise(text: str) -> str:
-    """Collapse runs of spaces and blank lines so chunks carry words, not layout."""
+    """Collapse runs of spaces and blank lines so chunks carry words, not layout; drop NULs and the two
+    private-use characters search highlights with."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    text = text.translate({ord(mark): None for mark in HIGHLIGHT_MARKS})
     text = re.sub(r"[ \t\f\v\u00a0]+", " ", text)
     text = re.sub(r" *\n *", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _pdf(path: Path, limits: Limits) -> Extracted:
+def _pdf(path: Path, limits: Limits) -> _Read:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -76,10 +122,10 @@ def _pdf(path: Path, limits: Limits) -> Extracted:
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
         log.info("pdf unreadable path=%s error=%r", path, exc)
         raise ProcessingError("The PDF file is corrupt or unreadable") from exc
-    return Extracted(text="\n\n".join(pages), pages=len(pages))
+    return _Read(pages=pages)
 
 
-def _docx(path: Path, limits: Limits) -> Extracted:
+def _docx(path: Path, limits: Limits) -> _Read:
     import docx
 
     _check_zip_size(path, limits.max_uncompressed)
@@ -92,7 +138,7 @@ def _docx(path: Path, limits: Limits) -> Extracted:
     for table in document.tables:
         for row in table.rows:
             parts.append(" | ".join(cell.text for cell in row.cells))
-    return Extracted(text="\n".join(parts), pages=None)
+    return _Read(text="\n".join(parts))
 
 
 def _check_zip_size(path: Path, max_uncompressed: int) -> None:
@@ -109,10 +155,10 @@ def _check_zip_size(path: Path, max_uncompressed: int) -> None:
         )
 
 
-def _plain(path: Path, limits: Limits) -> Extracted:
+def _plain(path: Path, limits: Limits) -> _Read:
     if path.stat().st_size > limits.max_chars * 4:  # no encoding spends more than 4 bytes a character
         raise ProcessingError(f"The document has more than {limits.max_chars:,} characters of text")
-    return Extracted(text=decode_text(path.read_bytes()), pages=None)
+    return _Read(text=decode_text(path.read_bytes()))
 
 
 WESTERN = ("cp1252", "latin_1", "iso8859_15")

@@ -10,15 +10,19 @@ from sqlalchemy import Engine, text
 from socrate.queue import TaskQueue
 
 CHECK_TIMEOUT = 1.5
+PGVECTOR_VERSION = text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
 
 
 def check_database(engine: Engine) -> dict[str, Any]:
+    """Reachable, and with the pgvector extension search needs (``python -m socrate migrate`` adds it)."""
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"ok": True}
+            pgvector = conn.execute(PGVECTOR_VERSION).scalar()
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__}
+    if pgvector is None:
+        return {"ok": False, "error": "the pgvector extension is missing: run python -m socrate migrate"}
+    return {"ok": True, "pgvector": pgvector}
 
 
 def check_redis(url: str) -> dict[str, Any]:

@@ -77,9 +77,13 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
 
 
 def serve(settings: Settings) -> int:
-    """Start everything, print the URL, stop every child on Ctrl-C or when one dies."""
+    """Start everything, print the URL, stop every child on Ctrl-C or when one dies.
+
+    ``settings.database_url`` is set: the CLI started the embedded PostgreSQL when DATABASE_URL was not.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "SOCRATE_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "SOCRATE_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1",
+           "DATABASE_URL": settings.database_url}  # fmt: skip
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if settings.secret_key == Settings.secret_key:
         env["SECRET_KEY"] = secret_key_for(settings.data_dir)

@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2.x models: tenants, users, API keys, documents."""
+"""Typed SQLAlchemy 2.x models: tenants, users, API keys, documents and their search rows."""
 
 from __future__ import annotations
 
@@ -6,12 +6,26 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.engine import Dialect
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
 from socrate.db import Base
+from socrate.embedding import DIMENSIONS
 
 DOCUMENT_STATUSES = ("queued", "processing", "ready", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "processing")
@@ -22,18 +36,6 @@ TELEGRAM_PENDING = text("telegram_chat_id IS NOT NULL AND telegram_notified_at I
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite hands back naive ones)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
 
 def iso(value: datetime | None) -> str | None:
@@ -54,7 +56,7 @@ class Tenant(Base):
     max_bytes: Mapped[int] = mapped_column(BigInteger)
     max_concurrent: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     retention_days: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class User(Base):
@@ -65,7 +67,7 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ApiKey(Base):
@@ -76,18 +78,17 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200), default="default")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
         Index("ix_documents_tenant_created", "tenant_id", "created_at"),
-        Index("ix_documents_telegram_pending", "telegram_chat_id", postgresql_where=TELEGRAM_PENDING,
-              sqlite_where=TELEGRAM_PENDING),
-    )  # fmt: skip
+        Index("ix_documents_telegram_pending", "telegram_chat_id", postgresql_where=TELEGRAM_PENDING),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
@@ -120,17 +121,17 @@ class Document(Base):
     outputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     worker_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # Where the bot's status message for this document lives; notified_at marks the final edit.
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    telegram_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    telegram_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class LinkCode(Base):
@@ -141,6 +142,44 @@ class LinkCode(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Chunk(Base):
+    """One chunk of a ready document's text, searchable by words (``tsv``, built by the database)."""
+
+    __tablename__ = "chunks"
+    __table_args__ = (
+        UniqueConstraint("document_id", "chunk_index", name="uq_chunks_document_chunk"),
+        Index("ix_chunks_tenant_tsv", "tenant_id", "tsv", postgresql_using="gin"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    chunk_index: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    page_start: Mapped[int | None] = mapped_column(Integer)  # PDFs only: the pages the chunk spans
+    page_end: Mapped[int | None] = mapped_column(Integer)
+    ts_config: Mapped[str] = mapped_column(REGCONFIG)  # socrate_english, socrate_italian, ... socrate_simple
+    tsv: Mapped[Any] = mapped_column(TSVECTOR, Computed("to_tsvector(ts_config, text)", persisted=True))
+
+
+class Window(Base):
+    """One embedding window of a chunk (the model reads 254 word pieces at a time): its span and vector."""
+
+    __tablename__ = "windows"
+    __table_args__ = (
+        Index("ix_windows_embedding", "embedding", postgresql_using="hnsw",
+              postgresql_ops={"embedding": "vector_cosine_ops"}),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    chunk_id: Mapped[int] = mapped_column(ForeignKey("chunks.id", ondelete="CASCADE"), index=True)
+    char_start: Mapped[int] = mapped_column(Integer)
+    char_end: Mapped[int] = mapped_column(Integer)
+    embedding: Mapped[Any] = mapped_column(Vector(DIMENSIONS))

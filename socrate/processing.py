@@ -23,13 +23,14 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from socrate import encoding, logs, metrics
+from socrate import embedding, encoding, logs, metrics
 from socrate.config import Settings
 from socrate.db import session_scope
 from socrate.encoding import Encoder
 from socrate.errors import NotFound, ProcessingError
 from socrate.extract import extract_text
 from socrate.models import Document, Tenant, utcnow
+from socrate.search import store
 from socrate.storage import Storage
 from socrate.tenancy import get_owned, select_owned, update_owned
 
@@ -99,6 +100,12 @@ class _Reporter:
         self.progress = 0
 
     def __call__(self, progress: int, message: str, **fields: object) -> None:
+        self.write(progress, message, None, **fields)
+
+    def write(
+        self, progress: int, message: str, also: Callable[[Session], None] | None, **fields: object
+    ) -> None:
+        """Update the row (and run ``also`` in the same transaction) if this run still owns it."""
         if (
             self.deadline is not None
             and time.monotonic() > self.deadline
@@ -113,6 +120,8 @@ class _Reporter:
                     session, Document, self.document_id, self.tenant_id, only_if=owned,
                     progress=self.progress, message=message, updated_at=utcnow(), **fields,
                 )  # fmt: skip
+                if also is not None:
+                    also(session)
         except NotFound as exc:
             raise Superseded from exc
 
@@ -270,9 +279,15 @@ def _encode(
     outputs = {"index": f"{out_key}/{memory.index_file}", "metadata": f"{out_key}/{memory.metadata_file}"}
     if memory.windows_file:
         outputs["windows"] = f"{out_key}/{memory.windows_file}"
+    passages = [store.Passage(text, *extracted.page_range(*span))
+                for text, span in zip(chunks.texts, chunks.spans, strict=True)]  # fmt: skip
+
+    def write_search_rows(session: Session) -> None:
+        store.replace_rows(session, report.tenant_id, report.document_id, language, passages, memory.windows)
+
     try:
-        report(
-            100, "Complete", status="ready", task_state="SUCCESS",
+        report.write(
+            100, "Complete", write_search_rows, status="ready", task_state="SUCCESS",
             total_chunks=memory.chunks, encoder=encoder.name, encoder_version=encoder.version,
             chunk_size=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap, outputs=outputs,
             worker_info=_worker_info(), processed_at=now, completed_at=now,
@@ -288,7 +303,7 @@ def _encode(
 
 def _worker_info() -> dict[str, object]:
     """Which process encoded the document, and how often it loaded the model (once, if healthy)."""
-    return {"hostname": socket.gethostname(), "pid": os.getpid(), "model_loads": encoding.model_loads()}
+    return {"hostname": socket.gethostname(), "pid": os.getpid(), "model_loads": embedding.loads()}
 
 
 def error_type(exc: BaseException, is_timeout: Callable[[BaseException], bool]) -> str:

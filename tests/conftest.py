@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from sqlalchemy import text
 
+from socrate.db.embedded import FAST_OPTIONS, EmbeddedPostgres
 from tests.fake_telegram import FakeTelegram
 from tests.processes import Stack, Worker
 
@@ -26,8 +30,23 @@ def _redis_test_url(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Environment for the app and the worker: CI's PostgreSQL/Redis, else SQLite + embedded Redis."""
+def postgres() -> Iterator[EmbeddedPostgres | None]:
+    """The suite's own embedded PostgreSQL (None when DATABASE_URL names an external one)."""
+    if os.environ.get("DATABASE_URL"):
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="socrate-test-pg-"))
+    server = EmbeddedPostgres(folder / "cluster", options=FAST_OPTIONS).start()
+    yield server
+    server.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def services(
+    tmp_path_factory: pytest.TempPathFactory, postgres: EmbeddedPostgres | None
+) -> Iterator[dict[str, str]]:
+    """Environment for the app and the worker: DATABASE_URL/REDIS_URL if set, else embedded servers."""
     from socrate.embedded_redis import EmbeddedRedis
 
     base = tmp_path_factory.mktemp("socrate")
@@ -41,7 +60,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     env = {
         "SOCRATE_DATA_DIR": str(base / "data"),
         "STORAGE_DIR": str(base / "storage"),
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{base / 'socrate.db'}",
+        "DATABASE_URL": postgres.url if postgres else os.environ["DATABASE_URL"],
         "REDIS_URL": redis_url,
         "HF_HUB_OFFLINE": "1",
         # Tests poll far faster than any client; test_rate_limits builds apps with real limits.
@@ -159,6 +178,18 @@ def wait_done(client, tenant: TenantHandle, doc_id: str, timeout: float = 240) -
             return body, seen
         time.sleep(0.05)
     raise AssertionError(f"document {doc_id} did not finish in {timeout}s; last status {body}")
+
+
+def search_rows(ctx, document_id: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """How many chunk and window rows the database holds for a document."""
+    from sqlalchemy import func, select
+
+    from socrate.models import Chunk, Window
+
+    with ctx.read_engine.connect() as conn:
+        chunks = conn.execute(select(func.count()).where(Chunk.document_id == document_id)).scalar_one()
+        windows = conn.execute(select(func.count()).where(Window.document_id == document_id)).scalar_one()
+    return chunks, windows
 
 
 @pytest.fixture(scope="session")

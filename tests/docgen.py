@@ -70,8 +70,11 @@ def pdf(
     encrypt: str | None = None,
     blank: bool = False,
     paragraphs_per_page: int = 4,
+    needle: str | None = None,
+    needle_page: int = 1,
 ) -> bytes:
-    """A multi-page PDF with wrapped text on every page (or only shapes when ``blank``)."""
+    """A multi-page PDF with wrapped text on every page (or only shapes when ``blank``); ``needle`` is
+    planted in the last paragraph of page ``needle_page`` (1-based)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -82,7 +85,8 @@ def pdf(
             c.rect(100, 100, 200, 200)
         else:
             y = 800
-            for para in paragraphs(lang, paragraphs_per_page, seed=page):
+            planted = needle if page + 1 == needle_page else None
+            for para in paragraphs(lang, paragraphs_per_page, seed=page, needle=planted):
                 words, line = para.split(), ""
                 for word in words:
                     if len(line) + len(word) > 90:

@@ -7,6 +7,7 @@ from sqlalchemy import inspect
 from socrate import migrate
 from socrate.config import Settings
 from socrate.db import make_engine
+from tests.databases import empty_database
 from tests.web_session import sign_up
 
 
@@ -56,8 +57,12 @@ def test_an_api_key_cannot_list_mint_or_revoke_keys(app, tenant):  # type: ignor
     assert client.get("/api/documents", headers=tenant.headers).status_code == 200
 
 
-def test_accounts_migration_adds_and_drops_password_hash(tmp_path):  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'm.db'}"
+def test_accounts_migration_adds_and_drops_password_hash(services):  # type: ignore[no-untyped-def]
+    with empty_database(services["DATABASE_URL"], "accounts") as url:
+        _upgrade_and_downgrade(url)
+
+
+def _upgrade_and_downgrade(url: str) -> None:
     migrate.upgrade(url)
     engine = make_engine(url)
     assert "password_hash" in {c["name"] for c in inspect(engine).get_columns("users")}

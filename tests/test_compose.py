@@ -26,7 +26,7 @@ ONE_SHOTS = ("migrate", "createbuckets")
 BACKING_SERVICES = ("postgres", "redis", "minio")
 # Settings whose default only works for the embedded single-host run (see socrate/config.py).
 REQUIRED_SETTINGS = {
-    "DATABASE_URL": "the default is a SQLite file inside each container",
+    "DATABASE_URL": "the default is an embedded PostgreSQL inside each container, shared with nobody",
     "REDIS_URL": "no default: Celery refuses to start",
     "SECRET_KEY": "the default is a publicly known dev key",
     "STORAGE_BACKEND": "the default (local) is a disk the other services cannot see",
@@ -127,6 +127,12 @@ def test_app_services_get_a_complete_shared_configuration(name: str, svc: dict[s
         urlsplit(url).hostname for url in (env["DATABASE_URL"], env["REDIS_URL"], env["S3_ENDPOINT_URL"])
     }
     assert hosts == {"postgres", "redis", "minio"}, "URLs must point at this file's services"
+
+
+def test_the_database_image_has_pgvector(svc: dict[str, dict[str, Any]]) -> None:
+    """migrate creates the vector extension: a plain postgres image would refuse it."""
+    image, _, tag = svc["postgres"]["image"].partition(":")
+    assert image == "pgvector/pgvector" and int(tag.removeprefix("pg")) >= 15
 
 
 def test_storage_credentials_and_bucket_match_minio(svc: dict[str, dict[str, Any]]) -> None:

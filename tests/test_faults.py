@@ -6,15 +6,14 @@ killing them cannot disturb the rest of the suite.
 
 from __future__ import annotations
 
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from socrate.embedded_redis import EmbeddedRedis
 from tests import docgen
-from tests.conftest import TenantHandle, upload
+from tests.conftest import TenantHandle, search_rows, upload
 
 LONG = docgen.txt("en", count=900)
 
@@ -105,16 +104,55 @@ def test_redis_outage_loses_nothing_and_polling_keeps_answering(isolated_stack, 
     worker.stop()
 
 
-def test_postgres_restart_mid_task_is_retried(isolated_stack, make_tenant, settings, ctx):  # type: ignore[no-untyped-def]
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("restarts the PostgreSQL server: runs where DATABASE_URL is PostgreSQL (CI)")
+WAITING_AFTER_CHUNKS = text(
+    "SELECT l.pid FROM pg_locks l WHERE l.relation = 'windows'::regclass AND NOT l.granted AND EXISTS "
+    "(SELECT 1 FROM pg_locks c WHERE c.pid = l.pid AND c.relation = 'chunks'::regclass "
+    " AND c.mode = 'RowExclusiveLock' AND c.granted)"
+)
+
+
+def test_worker_killed_between_search_rows_and_ready_leaves_no_rows(isolated_stack, make_tenant, ctx):  # type: ignore[no-untyped-def]
+    """The rows and the ready status are one transaction: a worker that dies in it leaves neither."""
+    stack = isolated_stack
+    client, tenant = stack.app.test_client(), make_tenant("half-written")
+    worker = stack.worker()
+    with ctx.engine.connect() as blocker:
+        blocker.execute(text("LOCK TABLE windows IN SHARE MODE"))  # window inserts wait until we let go
+        doc_id = upload(client, tenant, docgen.txt("en", count=30), "doc.txt").get_json()["document_id"]
+        deadline = time.monotonic() + 300
+        while not (backend := blocker.execute(WAITING_AFTER_CHUNKS).scalar()):
+            assert time.monotonic() < deadline, "the worker never reached its window inserts"
+            time.sleep(0.1)
+        assert _status(client, tenant, doc_id)["status"] == "processing"
+        worker.kill()
+        blocker.rollback()
+    # The dead client's server process gives up and rolls back (autocommit: pg_stat_activity is read
+    # once per transaction).
+    with ctx.read_engine.connect() as conn:
+        while conn.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :p"), {"p": backend}).first():
+            assert time.monotonic() < deadline, "the dead worker's transaction is still open"
+            time.sleep(0.1)
+    assert search_rows(ctx, doc_id) == (0, 0)
+    assert _status(client, tenant, doc_id)["status"] == "processing"
+
+    worker = stack.worker()
+    assert stack.recover()["requeued"] == 1
+    final = _wait(client, tenant, doc_id, _final)
+    assert final["status"] == "ready"
+    chunks, windows = search_rows(ctx, doc_id)
+    assert chunks == final["total_chunks"] and windows >= chunks
+    worker.stop()
+
+
+def test_postgres_restart_mid_task_is_retried(isolated_stack, make_tenant, postgres, ctx):  # type: ignore[no-untyped-def]
+    if postgres is None:  # CI always runs the suite on its own embedded server
+        pytest.skip("restarts the suite's embedded PostgreSQL; DATABASE_URL names an external server")
     stack = isolated_stack
     client, tenant = stack.app.test_client(), make_tenant("pg-restart")
     worker = stack.worker()
     doc_id = upload(client, tenant, LONG, "long.txt").get_json()["document_id"]
     _wait(client, tenant, doc_id, _encoding)
-    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True)
+    postgres.restart()
     for app_ctx in (stack.app.extensions["socrate"], ctx):
         app_ctx.engine.dispose()
         app_ctx.read_engine.dispose()

@@ -15,9 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,11 +24,11 @@ import psutil
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 from socrate import migrate
 from socrate.db import Base
 from socrate.embedded_redis import free_port
+from tests.databases import empty_database
 from tests.deploy import ROOT, process_types
 from tests.fake_telegram import FakeTelegram
 
@@ -110,28 +108,9 @@ class Harness:
         pytest.fail(f"{run.kind}: {what} not seen within {START_TIMEOUT} s:\n{run.log()}")
 
 
-@contextmanager
-def _empty_database(url: str, tmp: Path) -> Iterator[str]:
-    """A brand-new database on the suite's server (or a new SQLite file), dropped afterwards."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp / 'release.db'}"
-        return
-    name = f"{parsed.database}_release_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield parsed.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
 def check_release(h: Harness) -> Running:
     """Exits 0 and leaves an empty database at the latest migration with every table."""
-    with _empty_database(h.services["DATABASE_URL"], h.tmp) as url:
+    with empty_database(h.services["DATABASE_URL"], "release") as url:
         run = h.launch("release", DATABASE_URL=url)
         try:
             run.proc.wait(timeout=START_TIMEOUT)

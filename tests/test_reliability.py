@@ -17,7 +17,7 @@ from socrate import maintenance, processing
 from socrate.models import Document, LinkCode, Tenant, utcnow
 from socrate.queue import TaskQueue
 from tests import docgen
-from tests.conftest import upload, wait_done
+from tests.conftest import search_rows, upload, wait_done
 from tests.processes import ROOT
 
 
@@ -38,7 +38,7 @@ def _ready_document(client, tenant) -> str:  # type: ignore[no-untyped-def]
     return doc_id
 
 
-def test_cancel_stops_a_document_and_the_worker_leaves_it_cancelled(client, worker, tenant, settings):  # type: ignore[no-untyped-def]
+def test_cancel_stops_a_document_and_the_worker_leaves_it_cancelled(client, worker, tenant, settings, ctx):  # type: ignore[no-untyped-def]
     doc_id = upload(client, tenant, docgen.txt("en", count=900), "long.txt").get_json()["document_id"]
     response = client.post(f"/api/documents/{doc_id}/cancel", headers=tenant.headers)
     assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
@@ -48,6 +48,7 @@ def test_cancel_stops_a_document_and_the_worker_leaves_it_cancelled(client, work
     assert status["status"] == "cancelled" and status["message"] == "Cancelled"
     folder = settings.storage_dir / "tenants" / tenant.id / "documents" / doc_id
     assert not (folder / "memvid").exists() and (folder / "original.txt").is_file()
+    assert search_rows(ctx, doc_id) == (0, 0)
 
 
 def test_cancel_or_retry_in_the_wrong_state_is_409(client, worker, tenant):  # type: ignore[no-untyped-def]
@@ -66,6 +67,7 @@ def test_retry_requeues_a_failed_document_to_ready(client, worker, tenant, ctx):
     assert final["status"] == "ready"
     details = client.get(f"/api/documents/{doc_id}", headers=tenant.headers).get_json()
     assert details["attempts"] == 1 and details["error"] is None
+    assert search_rows(ctx, doc_id)[0] == final["total_chunks"]  # the re-encode replaced its rows
 
 
 def test_other_tenant_cannot_cancel_or_retry(client, tenant, other_tenant):  # type: ignore[no-untyped-def]

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import boto3
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy import update
 
 from socrate import documents, maintenance, processing, tenants
 from socrate.embedded_redis import free_port
-from socrate.encoding import Chunks, Memory
+from socrate.encoding import Chunks, Memory, Windows
 from socrate.errors import BadRequest, NotFound, TooLarge, UnsupportedType
 from socrate.models import Document, Tenant, utcnow
 from socrate.storage.s3 import PART_BYTES, S3Storage
@@ -175,19 +176,22 @@ def test_deleting_a_tenant_erases_its_rows_and_objects(s3, ctx, make_tenant):  #
 
 
 class FakeEncoder:
-    """Writes the two files memvid writes, without loading a model."""
+    """Writes the two files memvid writes and one window per chunk, without loading a model."""
 
     name, version = "fake", "1"
 
     def chunk(self, text: str, size: int, overlap: int) -> Chunks:
-        return Chunks(texts=[text[:100]], total_tokens=10)
+        return Chunks(texts=[text[:100]], spans=[(0, 100)], total_tokens=10)
 
     def encode(self, chunks: list[str], out_dir: Path, progress) -> Memory:  # type: ignore[no-untyped-def]
         out_dir.mkdir(parents=True)
         (out_dir / "memory.faiss").write_bytes(uuid.uuid4().bytes)
         (out_dir / "memory.json").write_text("{}")
         progress(1, 1)
-        return Memory(index_file="memory.faiss", metadata_file="memory.json", chunks=1)
+        vector = np.zeros((1, 384), dtype="float32")
+        vector[0, 0] = 1.0
+        windows = Windows(vector, np.zeros(1, dtype="int32"), np.array([[0, 100]], dtype="int32"))
+        return Memory(index_file="memory.faiss", metadata_file="memory.json", chunks=1, windows=windows)
 
 
 class NoQueue:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
+import zipfile
 
 import pytest
 
 from tests import docgen
-from tests.conftest import upload, wait_done
+from tests.conftest import search_rows, upload, wait_done
 
 GREENHOUSE = "The secret launch code for the orbital greenhouse is PELICAN-42."
 BAKERY = "Our bakery on Harbour Street sells exactly 317 sourdough loaves every Saturday morning."
@@ -46,6 +49,7 @@ def test_fact_at_the_end_of_a_long_chunk_ranks_first(library):  # type: ignore[n
     assert set(body) == {"query", "results", "took_ms", "message"}
     top = body["results"][0]
     assert top["document_id"] == ids["orbit.txt"] and top["filename"] == "orbit.txt"
+    assert top["page_start"] is None and top["page_end"] is None  # a text file has no pages
     assert "PELICAN-42" in top["text"] and "PELICAN-42" in top["snippet"]
     assert top["chunk_index"] == 0 and top["text"].index("PELICAN-42") > 3000  # deep inside the chunk
     assert 0 < top["score"] <= 1 and body["took_ms"] >= 0
@@ -103,22 +107,96 @@ def test_deleted_document_disappears_from_results(app, worker, make_tenant):  # 
     assert body["results"] == [] and body["message"] == "No ready documents to search yet"
 
 
-def test_documents_encoded_before_windows_are_still_searchable(library, ctx, settings):  # type: ignore[no-untyped-def]
-    """Outputs without windows.npz (older encodings) fall back to memvid's one vector per chunk."""
-    from socrate import search
-    from socrate.models import Document, utcnow
-    from socrate.tenancy import get_owned
+def test_identical_text_in_two_tenants_stays_apart(app, worker, make_tenant):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    first, second = make_tenant("twin-a"), make_tenant("twin-b")
+    content = docgen.txt(
+        "en", count=3, needle="The twins keep their kayak behind the old boathouse of Vellmor."
+    )
+    ids = {t.id: upload(client, t, content, "same.txt").get_json()["document_id"] for t in (first, second)}
+    for t in (first, second):
+        assert wait_done(client, t, ids[t.id])[0]["status"] == "ready"
+    for t in (first, second):
+        body = ask(client, t, "Where is the kayak of the twins kept?", k=20)
+        assert body["results"] and {hit["document_id"] for hit in body["results"]} == {ids[t.id]}
 
-    _client, tenant, ids = library
+
+@pytest.mark.parametrize(
+    "query",
+    ["launch & code", "launch | code", "!launch", "launch:*", "launch <-> code", "'launch' code",
+     '"launch code', "launch (code", "launch\\ code", "launch'); DROP TABLE chunks; --",
+     "a:b:c & | ! :* <->"],
+)  # fmt: skip
+def test_query_syntax_characters_are_just_words(library, query):  # type: ignore[no-untyped-def]
+    client, tenant, ids = library
+    body = ask(client, tenant, query)
+    if "launch" in query:
+        assert body["results"][0]["document_id"] == ids["orbit.txt"], body
+    else:
+        assert body["message"] in (None, "Nothing found for this query")
+
+
+def test_a_question_matching_one_passage_returns_that_passage_alone(library):  # type: ignore[no-untyped-def]
+    """Passages that share only a common word with the question are not padding the answer."""
+    client, tenant, ids = library
+    body = ask(
+        client, tenant, "How many sourdough loaves does the Harbour Street bakery sell every Saturday?", k=10
+    )
+    assert [hit["document_id"] for hit in body["results"]] == [ids["bakery.txt"]]
+
+
+def test_deleting_a_document_or_a_tenant_removes_its_search_rows(app, worker, make_tenant, ctx):  # type: ignore[no-untyped-def]
+    from socrate import tenants
+
+    client = app.test_client()
+    tenant = make_tenant("rows")
+    doc_ids = [
+        upload(client, tenant, docgen.txt("en", count=3), f"{n}.txt").get_json()["document_id"] for n in "ab"
+    ]
+    for doc_id in doc_ids:
+        assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"
+        chunks, windows = search_rows(ctx, doc_id)
+        assert chunks >= 1 and windows >= chunks
+    assert client.delete(f"/api/documents/{doc_ids[0]}", headers=tenant.headers).status_code == 200
+    assert search_rows(ctx, doc_ids[0]) == (0, 0) and search_rows(ctx, doc_ids[1]) != (0, 0)
     with ctx.sessions() as session:
-        doc = get_owned(session, Document, ids["bakery.txt"], tenant.id)
-        (settings.storage_dir / doc.outputs["windows"]).unlink()
-        doc.outputs = {name: key for name, key in doc.outputs.items() if name != "windows"}
-        doc.processed_at = utcnow()  # as an older run left it
-        session.commit()
-    found = search.search(ctx, tenant.id, "sourdough loaves sold by the bakery on Saturday", k=2)
-    assert found.results[0].document_id == ids["bakery.txt"]
-    assert "317 sourdough" in found.results[0].snippet
+        tenants.delete(session, tenant.id, storage=ctx.storage)
+    assert search_rows(ctx, doc_ids[1]) == (0, 0)
+
+
+def test_pdf_results_name_the_pages_of_the_passage(app, worker, make_tenant):  # type: ignore[no-untyped-def]
+    client, tenant = app.test_client(), make_tenant("pages")
+    content = docgen.pdf(
+        pages=8, needle_page=6, needle="The lantern festival of Quorvane is held on the ninth of May."
+    )
+    doc_id = upload(client, tenant, content, "festivals.pdf").get_json()["document_id"]
+    assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"
+    top = ask(client, tenant, "When is the Quorvane lantern festival?")["results"][0]
+    assert top["document_id"] == doc_id and "Quorvane" in top["snippet"]
+    assert top["page_start"] <= 6 <= top["page_end"] and top["page_end"] - top["page_start"] <= 4
+    assert top["page_start"] > 1  # the document has several chunks; this one starts past the first page
+
+
+def test_memory_downloads_as_one_zip(library, app, make_tenant):  # type: ignore[no-untyped-def]
+    client, tenant, ids = library
+    response = client.get(f"/api/documents/{ids['orbit.txt']}/memory", headers=tenant.headers)
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert "filename=orbit-memory.zip" in response.headers["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
+        assert set(bundle.namelist()) == {"memory.faiss", "memory.json", "windows.npz", "manifest.json"}
+        manifest = json.loads(bundle.read("manifest.json"))
+        assert "PELICAN-42" in bundle.read("memory.json").decode()
+    assert manifest["document_id"] == ids["orbit.txt"] and manifest["encoder"] == "memvid"
+    other = make_tenant("memory-thief")
+    stolen = client.get(f"/api/documents/{ids['orbit.txt']}/memory", headers=other.headers)
+    assert stolen.status_code == 404 and stolen.get_json() == {"error": "document not found"}
+
+
+def test_memory_of_a_document_that_is_not_ready_is_409(client, tenant):  # type: ignore[no-untyped-def]
+    doc_id = upload(client, tenant, docgen.txt("en", count=3), "queued.txt").get_json()["document_id"]
+    client.post(f"/api/documents/{doc_id}/cancel", headers=tenant.headers)
+    response = client.get(f"/api/documents/{doc_id}/memory", headers=tenant.headers)
+    assert response.status_code == 409 and "ready" in response.get_json()["error"]
 
 
 def test_tenant_with_nothing_ready_gets_an_empty_list_and_a_message(client, make_tenant):  # type: ignore[no-untyped-def]
@@ -145,3 +223,21 @@ def test_bad_queries_get_400(client, tenant, params, error):  # type: ignore[no-
 
 def test_search_needs_credentials(client):  # type: ignore[no-untyped-def]
     assert client.get("/api/search", query_string={"q": "hello"}).status_code == 401
+
+
+@pytest.mark.parametrize("lexeme", ["it's", "a\\b", "x:y", "<->", "(", "!", "a b", "''", "\\", "é:*", "&|"])
+def test_each_lexeme_stays_a_literal_inside_the_tsquery(ctx, lexeme):  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from socrate.search.service import tsquery_any
+
+    with ctx.read_engine.connect() as conn:
+        nodes, matches, alone = conn.execute(
+            text("SELECT numnode(CAST(:q AS tsquery)), array_to_tsvector(ARRAY[:l]) @@ CAST(:q AS tsquery), "
+                 "array_to_tsvector(ARRAY['other']) @@ CAST(:q AS tsquery)"),
+            {"q": tsquery_any([lexeme, "other"]), "l": lexeme},
+        ).one()  # fmt: skip
+        only = conn.execute(text("SELECT array_to_tsvector(ARRAY['x']) @@ CAST(:q AS tsquery)"),
+                            {"q": tsquery_any([lexeme])}).scalar()  # fmt: skip
+    assert (nodes, matches, alone) == (3, True, True)
+    assert only is (lexeme == "x")

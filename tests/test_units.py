@@ -21,16 +21,20 @@ from tests.processes import ROOT
     [
         ("postgres://u:p@db:5432/app", "postgresql+psycopg2://u:p@db:5432/app"),
         ("postgresql://u@db/app", "postgresql+psycopg2://u@db/app"),
-        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
     ],
 )
 def test_railway_database_urls_are_accepted(given, expected):  # type: ignore[no-untyped-def]
     assert Settings.from_env({"DATABASE_URL": given}).database_url == expected
 
 
-def test_defaults_are_embedded_sqlite_and_no_redis(tmp_path):  # type: ignore[no-untyped-def]
+def test_sqlite_urls_are_refused_with_what_to_do_instead():  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="no longer supports: leave DATABASE_URL unset"):
+        Settings.from_env({"DATABASE_URL": "sqlite:////tmp/x.db"})
+
+
+def test_defaults_are_the_embedded_database_and_no_redis(tmp_path):  # type: ignore[no-untyped-def]
     settings = Settings.from_env({"SOCRATE_DATA_DIR": str(tmp_path)})
-    assert settings.database_url == f"sqlite:///{tmp_path / 'socrate.db'}"
+    assert settings.database_url == ""  # the CLI and the run command start the embedded PostgreSQL
     assert settings.redis_url == "" and settings.storage_dir == tmp_path / "storage"
     assert (settings.chunk_tokens, settings.chunk_overlap) == (1200, 200)
 

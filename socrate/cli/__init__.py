@@ -8,6 +8,7 @@ import sys
 from socrate import logs
 from socrate.cli import admin, selftest
 from socrate.config import Settings
+from socrate.db import embedded
 from socrate.errors import SocrateError
 from socrate.models import DOCUMENT_STATUSES
 
@@ -126,19 +127,37 @@ def parser() -> argparse.ArgumentParser:
     cleanup.set_defaults(func=admin.cleanup)
     selftest.add_parser(sub)
     sub.add_parser("migrate", help="apply database migrations (release step)",
-                   description="alembic upgrade head.").set_defaults(func=admin.migrate_db)  # fmt: skip
+                   description="Create the extensions search needs (pgvector, unaccent, btree_gin), then "
+                   "alembic upgrade head.").set_defaults(func=admin.migrate_db)  # fmt: skip
+    again = sub.add_parser(
+        "reindex", help="fill search rows for documents encoded before search moved into the database",
+        description="After upgrading from a version that searched files (memvid outputs): write the chunk "
+        "and window rows of every ready document that has none, from its stored outputs. Resumable and "
+        "idempotent: each document is one transaction; a second run finds nothing to do. Exits 1 if some "
+        "document's outputs were unreadable (re-encode those).",
+    )  # fmt: skip
+    again.add_argument("--tenant", help="only this tenant id")
+    again.set_defaults(func=admin.reindex)
     sub.add_parser("serve", help="run web, worker and beat on embedded defaults",
-                   description="What scripts/run starts: web, worker and Beat as child processes.",
+                   description="What scripts/run starts: web, worker and Beat as child processes (and the "
+                   "embedded PostgreSQL and Redis when DATABASE_URL and REDIS_URL are unset).",
                    ).set_defaults(func=admin.serve)  # fmt: skip
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     logs.configure(settings.with_(log_level="WARNING"))  # command output, not chatter, on the terminal
     try:
-        return args.func(args, settings)
+        with embedded.database(settings) as with_database:
+            return int(args.func(args, with_database))
     except SocrateError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+    except embedded.EmbeddedPostgresError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    return 1

@@ -8,11 +8,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 from socrate import apikeys, context, maintenance, metrics, migrate, operators, tenants
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.db import session_scope
 from socrate.queue import TaskQueue
+from socrate.search import reindex as search_reindex
 
 
 def _ctx(settings: Settings) -> Context:
@@ -136,6 +140,35 @@ def cleanup(args: argparse.Namespace, settings: Settings) -> int:
         for item in items:
             print(f"  {item}")
     return 0
+
+
+def reindex(args: argparse.Namespace, settings: Settings) -> int:
+    """Search rows for documents encoded before search moved into the database (resumable)."""
+    ctx = _ctx(settings)
+    with session_scope(ctx.sessions) as session:
+        todo = search_reindex.pending(session, args.tenant)
+    if not todo:
+        print("nothing to reindex: every ready document has its search rows")
+        return 0
+    indexed, chunks, failed = 0, 0, []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("Reindexing", total=len(todo))
+        for tenant_id, document_id in todo:
+            try:
+                found = search_reindex.reindex_document(ctx, tenant_id, document_id)
+            except (OSError, ValueError, KeyError) as exc:
+                failed.append((document_id, f"{type(exc).__name__}: {exc}"))
+            else:
+                indexed += found is not None
+                chunks += found or 0
+            bar.advance(task)
+    print(f"reindexed {indexed} documents ({chunks} chunks); {len(failed)} failed")
+    for document_id, reason in failed:
+        print(
+            f"  {document_id}: {reason} (re-encode it: python -m socrate documents reprocess {document_id})"
+        )
+    return 1 if failed else 0
 
 
 def migrate_db(_args: argparse.Namespace, settings: Settings) -> int:

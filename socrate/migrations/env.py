@@ -18,9 +18,7 @@ def run() -> None:
         return
     engine = make_engine(url)
     with engine.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=Base.metadata, render_as_batch=url.startswith("sqlite")
-        )
+        context.configure(connection=connection, target_metadata=Base.metadata)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request, send_file
 
 from socrate import documents
 from socrate.errors import BadRequest
@@ -70,6 +70,14 @@ def _etagged(body: dict[str, Any]) -> Response:
 @require_tenant
 def details(document_id: str) -> Response:
     return jsonify(documents.details_view(documents.get(session(), g.tenant_id, document_id)))
+
+
+@bp.get("/documents/<document_id>/memory")
+@require_tenant
+def memory(document_id: str) -> Response:
+    """The document's portable memory (memvid index + metadata + search windows) as one zip."""
+    name, archive = documents.memory_archive(session(), g.tenant_id, document_id, storage=ctx().storage)
+    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=name)
 
 
 @bp.get("/documents")

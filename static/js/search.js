@@ -22,6 +22,12 @@ function markedText(text, spans) {
   return parts;
 }
 
+// Where the passage is: its pages for PDFs, its passage number otherwise.
+function where(hit) {
+  if (!hit.page_start) return `Passage ${hit.chunk_index + 1}`;
+  return hit.page_end === hit.page_start ? `p. ${hit.page_start}` : `p. ${hit.page_start}–${hit.page_end}`;
+}
+
 // Results in score order, grouped under the document of their first (best) passage.
 function byDocument(results) {
   const groups = new Map();
@@ -37,7 +43,7 @@ function byDocument(results) {
 function passageItem(hit) {
   return h("li", { class: "passage" }, [
     h("p", { class: "snippet" }, markedText(hit.snippet, hit.highlights)),
-    h("div", { class: "meta" }, `Passage ${hit.chunk_index + 1} · score ${hit.score.toFixed(2)}`),
+    h("div", { class: "meta" }, `${where(hit)} · score ${hit.score.toFixed(2)}`),
     h("details", {}, [h("summary", {}, "Full passage"), h("p", { class: "full" }, hit.text)]),
   ]);
 }

@@ -1,0 +1,74 @@
+"""Engine, session factory and declarative Base; one engine per process, PostgreSQL only."""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# Per connection: how hard pgvector's HNSW index looks. ef_search bounds the candidates one scan returns;
+# iterative scans keep walking the graph until enough rows pass the tenant filter (pgvector >= 0.8).
+SEARCH_SETTINGS = ("SET hnsw.ef_search = 100", "SET hnsw.iterative_scan = relaxed_order")
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every Socrate model."""
+
+
+def make_engine(database_url: str, *, autocommit: bool = False) -> Engine:
+    """A pooled PostgreSQL engine.
+
+    ``autocommit`` engines serve single-statement reads on hot paths (no BEGIN/ROLLBACK trips).
+    No pool_pre_ping: it doubles the round trips of every status poll. A connection broken by a
+    database restart fails one request (503), SQLAlchemy then invalidates the pool.
+    """
+    if not database_url:
+        raise RuntimeError(
+            "DATABASE_URL is not set: use scripts/run or python -m socrate (they start the embedded "
+            "PostgreSQL) or set it"
+        )
+    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    engine = create_engine(database_url, pool_size=5, max_overflow=5, pool_recycle=1800, **options)
+    event.listen(engine, "connect", _session_settings)
+    # A forked child (gunicorn --preload, Celery prefork) must never reuse its parent's sockets.
+    alive = weakref.ref(engine)
+    os.register_at_fork(after_in_child=lambda: _forget_pool(alive()))
+    return engine
+
+
+def _forget_pool(engine: Engine | None) -> None:
+    if engine is not None:
+        engine.dispose(close=False)
+
+
+def _session_settings(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    for statement in SEARCH_SETTINGS:
+        cursor.execute(statement)
+    cursor.close()
+    if not dbapi_conn.autocommit:
+        dbapi_conn.commit()  # SET ran in an implicit transaction; keep it out of the first unit of work
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions keep loaded attributes after commit so services can return rows."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Commit on success, roll back on error, always close."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

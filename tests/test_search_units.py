@@ -1,0 +1,103 @@
+"""The pure parts of search: score fusion and cut-offs, snippets and highlights, page ranges."""
+
+from __future__ import annotations
+
+from socrate.extract import Extracted, normalise
+from socrate.search import fusion, snippets
+from socrate.search.fusion import Candidate, Frequencies, Term
+
+EN, IT = "socrate_english", "socrate_italian"
+NO_STATS = Frequencies.from_stats(None, None)
+
+
+def _term(word: str, **by_config: set[str]) -> Term:
+    configs = {"en": EN, "it": IT}
+    return Term(word, {configs[name]: frozenset(lexemes) for name, lexemes in by_config.items()})
+
+
+def test_lexical_score_is_the_share_of_words_found_judged_in_the_passages_language():  # type: ignore[no-untyped-def]
+    terms = [_term("launch", en={"launch"}, it={"launch"}), _term("code", en={"code"}, it={"code"}),
+             _term("the", it={"the"})]  # fmt: skip
+    english = Candidate(1, 0.0, EN, frozenset({"launch"}))
+    italian = Candidate(2, 0.0, IT, frozenset({"launch"}))
+    assert fusion.lexical(english, terms, NO_STATS) == 0.5  # "the" is an English stop word
+    assert round(fusion.lexical(italian, terms, NO_STATS) or 0, 3) == round(1 / 3, 3)
+
+
+def test_rare_words_weigh_more_than_common_ones():  # type: ignore[no-untyped-def]
+    stats = Frequencies.from_stats(["year", "budget"], [0.4, 0.02, 0.02, 0.4, 0.0])
+    terms = [_term("year", en={"year"}), _term("pelican", en={"pelican"})]
+    rare = Candidate(1, 0.0, EN, frozenset({"pelican"}))
+    common = Candidate(2, 0.0, EN, frozenset({"year"}))
+    rare_score, common_score = fusion.lexical(rare, terms, stats), fusion.lexical(common, terms, stats)
+    assert rare_score is not None and common_score is not None and rare_score > 0.75 > 0.25 > common_score
+    assert stats.share("pelican") == 0.01  # unlisted lexemes are rarer than the rarest listed one
+    assert fusion.candidate_lexemes(terms, stats) == ["pelican"]  # "year" is in 40 % of chunks
+
+
+def test_only_stop_words_leave_meaning_alone():  # type: ignore[no-untyped-def]
+    candidate = Candidate(1, 0.42, EN, frozenset())
+    assert fusion.fused(candidate, [_term("il", it={"il"})], NO_STATS) == 0.42
+    assert fusion.fused(candidate, [], NO_STATS) == 0.42
+
+
+def test_results_far_below_the_best_or_under_the_floor_are_dropped():  # type: ignore[no-untyped-def]
+    scores = {1: 0.8, 2: 0.5, 3: 0.39, 4: 0.1}
+    assert fusion.best(scores, k=10) == [(1, 0.8), (2, 0.5)]
+    assert fusion.best(scores, k=1) == [(1, 0.8)]
+    assert fusion.best({5: 0.2, 6: 0.14}, k=5) == [(5, 0.2)]
+    assert fusion.best({}, k=5) == []
+
+
+def test_marks_become_spans_of_the_clean_text():  # type: ignore[no-untyped-def]
+    start, stop = snippets.START, snippets.STOP
+    clean, spans = snippets.unmark(f"The {start}launch{stop} {start}code{stop} is here.")
+    assert clean == "The launch code is here." and [clean[a:b] for a, b in spans] == ["launch", "code"]
+
+
+def test_snippet_gathers_the_most_matched_words_and_cuts_at_word_boundaries():  # type: ignore[no-untyped-def]
+    filler = "Engineers tested the bridge under heavy load before opening it. " * 12
+    text = filler + "The secret launch code for the orbital greenhouse is PELICAN-42. " + filler
+    spans = [(text.index(w), text.index(w) + len(w)) for w in ("launch", "code", "greenhouse")]
+    spans.insert(0, (text.index("bridge"), text.index("bridge") + 6))  # a lone match elsewhere
+    snippet, highlights = snippets.around_matches(text, spans)
+    assert "launch code for the orbital greenhouse is PELICAN-42" in snippet
+    assert snippet.startswith("…") and snippet.endswith("…") and len(snippet) <= snippets.SNIPPET_CHARS + 2
+    assert [snippet[a:b] for a, b in highlights] == ["launch", "code", "greenhouse"]
+    inner = snippet.strip("…")
+    assert inner.split()[0] in text.split() and inner.split()[-1] in text.split()  # whole words only
+
+
+def test_snippet_of_a_short_passage_is_the_passage():  # type: ignore[no-untyped-def]
+    text = "Short passage about sourdough."
+    assert snippets.around_matches(text, [(20, 29)]) == (text, [(20, 29)])
+    assert snippets.around(text, 0, len(text)) == text
+
+
+def test_page_range_of_a_span():  # type: ignore[no-untyped-def]
+    extracted = Extracted(text="one\n\ntwo\n\nfour", pages=4, page_starts=[(0, 1), (5, 2), (10, 4)])
+    assert extracted.page_range(0, 3) == (1, 1)
+    assert extracted.page_range(2, 8) == (1, 2)
+    assert extracted.page_range(5, 14) == (2, 4)
+    assert Extracted(text="plain", pages=None).page_range(0, 5) == (None, None)
+
+
+def test_normalise_removes_the_highlight_marks():  # type: ignore[no-untyped-def]
+    assert normalise(f"a{snippets.START}b{snippets.STOP}c") == "abc"
+
+
+def test_chat_answers_name_the_pages_of_pdf_passages():  # type: ignore[no-untyped-def]
+    from bot.replies import answer_text
+    from socrate.search import Hit, SearchResponse
+
+    def hit(name: str, start: int | None, end: int | None) -> Hit:
+        return Hit(document_id="d", filename=name, chunk_index=0, page_start=start, page_end=end, text="t",
+                   snippet="A passage.", score=0.5)  # fmt: skip
+
+    text = answer_text(
+        SearchResponse(
+            "q", [hit("report.pdf", 3, 4), hit("one.pdf", 7, 7), hit("notes.txt", None, None)], 1.0
+        )
+    )
+    assert "1. 📄 report.pdf · p. 3–4 (score 0.50)" in text
+    assert "2. 📄 one.pdf · p. 7 (score 0.50)" in text and "3. 📄 notes.txt (score 0.50)" in text
