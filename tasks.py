@@ -9,7 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init, worker_process_init
 
 from celery_config import celery
-from socrate import context, encoding, maintenance, processing
+from socrate import context, encoders, maintenance, processing
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.queue import CLEANUP, PROCESS_DOCUMENT, RECOVER, TaskQueue
@@ -39,7 +39,7 @@ def _init_worker_process(**_: object) -> None:
     global _ctx
     _ctx = None
     worker_context()
-    encoding.get_encoder()
+    encoders.get_encoder()
 
 
 @celery.task(name=PROCESS_DOCUMENT, bind=True, max_retries=None)  # each retry below sets its own bound

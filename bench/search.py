@@ -12,7 +12,7 @@ import time
 
 from bench import corpus
 from bench.stack import percentile, running_stack, summary
-from socrate import encoding, search
+from socrate import encoders, search
 
 DOCS = 100
 TOKENS_PER_DOC = 1500
@@ -23,7 +23,7 @@ K = 5
 
 
 def main() -> None:
-    encoder = encoding.get_encoder()
+    encoder = encoders.get_encoder()
     docs = corpus.build(DOCS, TOKENS_PER_DOC, 1, SEED, lambda s: len(encoder.tokenizer.tokenize(s)))
     questions = [(doc.needles[0].question, doc.needles[0].text) for doc in docs]
     http_ms, direct_ms, server_ms, warmup_ms = [], [], [], []

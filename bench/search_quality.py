@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from bench import corpus
 from bench.stack import running_stack
-from socrate import encoding
+from socrate import encoders, encoding
 from socrate.context import Context
 from socrate.search import fusion, service
 from socrate.search.fusion import Candidate
@@ -57,7 +57,9 @@ def rankings(found: Retrieved) -> dict[str, list[int]]:
 def compared(ctx: Context, tenant_id: str, question: str) -> dict[str, list[str]]:
     """Texts of the top K passages of each in-process ranking."""
     with ctx.read_engine.connect() as conn:
-        found = service.retrieve(conn, tenant_id, question, ["en", "it"])
+        where, _ = service.scope(conn, tenant_id)
+        assert where is not None
+        found = service.retrieve(conn, where, question)
         ranked = rankings(found)
         ids = sorted({c for order in ranked.values() for c in order[:K]})
         texts = dict(
@@ -71,7 +73,7 @@ def recall(found: list[list[bool]], at: int) -> float:
 
 
 def main() -> None:
-    encoder = encoding.get_encoder()
+    encoder = encoders.get_encoder()
     docs = corpus.build(DOCS, TOKENS_PER_DOC, NEEDLES_PER_DOC, SEED,
                         lambda s: len(encoder.tokenizer.tokenize(s)))  # type: ignore[attr-defined]  # fmt: skip
     results: dict[str, dict[str, list[list[bool]]]] = {method: {} for method in METHODS}

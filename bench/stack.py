@@ -48,6 +48,7 @@ class Stack:
 
     def wait(self, doc_id: str, poll: float = 0.02, timeout: float = 600) -> dict:
         deadline = time.monotonic() + timeout
+        body: dict = {}
         while time.monotonic() < deadline:
             body = self.http.get(f"/api/documents/{doc_id}/status", headers=self.headers).json()
             if body["status"] in ("ready", "failed"):
@@ -55,7 +56,8 @@ class Stack:
                     raise RuntimeError(f"document failed: {body}")
                 return body
             time.sleep(poll)
-        raise TimeoutError(doc_id)
+        log = (self.data_dir / "serve.log").read_text(errors="replace")[-4000:]
+        raise TimeoutError(f"{doc_id} not done in {timeout} s; last status {body}; serve.log ends:\n{log}")
 
     def details(self, doc_id: str) -> dict:
         return self.http.get(f"/api/documents/{doc_id}", headers=self.headers).json()
@@ -75,7 +77,9 @@ class Stack:
 
 @contextmanager
 def running_stack(overrides: dict[str, str | None] | None = None) -> Iterator[Stack]:
-    """The whole product as ``scripts/run`` starts it (embedded PostgreSQL/Redis unless env says otherwise).
+    """The whole product as ``scripts/run`` starts it: its own embedded Redis always (a shared Redis
+    database would let another stack's worker take its tasks), embedded PostgreSQL unless DATABASE_URL
+    is set.
 
     ``overrides`` sets environment variables for it; a value of None removes the variable.
     """
@@ -83,6 +87,7 @@ def running_stack(overrides: dict[str, str | None] | None = None) -> Iterator[St
     port = free_port()
     # Limits stay on (their Redis round trip is part of every request) but out of reach.
     env = {**os.environ, "SOCRATE_DATA_DIR": str(data_dir), "PORT": str(port)}
+    env.pop("REDIS_URL", None)
     env.update(RATE_LIMIT_PER_MINUTE="100000000", UPLOAD_LIMIT_PER_MINUTE="100000000")
     env.pop("STORAGE_DIR", None)
     for name, value in (overrides or {}).items():

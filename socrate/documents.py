@@ -20,6 +20,7 @@ from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, NotFound, QuotaExceeded, ServiceUnavailable, Unauthorized
 from socrate.models import ACTIVE_STATUSES, DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, iso, utcnow
 from socrate.queue import DOCUMENTS_QUEUE, PROCESS_DOCUMENT, TaskQueue
+from socrate.search import store
 from socrate.storage import Storage
 from socrate.tenancy import get_key_and_owned_columns, get_owned, get_owned_columns, select_owned
 
@@ -236,8 +237,11 @@ def retry(session: Session, tenant_id: str, document_id: str, *, queue: TaskQueu
 def requeue(session: Session, doc: Document, queue: TaskQueue, message: str) -> bool:
     """Commit the document as queued under a fresh task id, then dispatch it; False if the broker is down.
 
-    A still-running or redelivered run of the old task id is superseded: it stops at its next write.
+    A still-running or redelivered run of the old task id is superseded: it stops at its next write. A
+    ready document leaves search until its new run is ready.
     """
+    if doc.status == "ready":
+        store.delete_rows(session, doc.tenant_id, doc.id)
     doc.task_id = str(uuid.uuid4())
     now = utcnow()
     doc.status, doc.task_state, doc.progress, doc.message = "queued", "PENDING", 0, message

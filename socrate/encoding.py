@@ -1,13 +1,12 @@
 """Text -> searchable memory: token chunking, language, and the encoder interface.
 
-The memvid stack is imported lazily (``get_encoder``): only the worker needs it; the web process
-embeds questions with ``socrate.embedding`` alone.
+The memvid stack is imported lazily (``socrate.encoders.get_encoder``): only the worker needs it; the
+web process embeds questions with ``socrate.embedding`` alone.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,18 +104,3 @@ def detect_language(text: str) -> str | None:
         return detect(text[:LANGUAGE_SAMPLE_CHARS])
     except LangDetectException:
         return None
-
-
-_lock = threading.Lock()
-_encoder: Encoder | None = None
-
-
-def get_encoder() -> Encoder:
-    """The process-wide encoder (it shares the process's one embedding model)."""
-    global _encoder
-    with _lock:
-        if _encoder is None:
-            from socrate.memvid_backend import MemvidEncoder
-
-            _encoder = MemvidEncoder()
-        return _encoder

@@ -88,7 +88,9 @@ class Document(Base):
     __table_args__ = (
         Index("ix_documents_tenant_created", "tenant_id", "created_at"),
         Index("ix_documents_telegram_pending", "telegram_chat_id", postgresql_where=TELEGRAM_PENDING),
-    )
+        Index("ix_documents_tenant_ready", "tenant_id", postgresql_include=["language", "total_chunks"],
+              postgresql_where=text("status = 'ready'")),
+    )  # fmt: skip
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
@@ -168,16 +170,19 @@ class Chunk(Base):
 
 
 class Window(Base):
-    """One embedding window of a chunk (the model reads 254 word pieces at a time): its span and vector."""
+    """One embedding window of a chunk (the model reads 254 word pieces at a time): its span and vector.
+
+    The table is hash-partitioned by tenant and each partition has an HNSW index on a half-precision
+    copy of ``embedding`` (migration 0004 makes both); queries always name the tenant.
+    """
 
     __tablename__ = "windows"
-    __table_args__ = (
-        Index("ix_windows_embedding", "embedding", postgresql_using="hnsw",
-              postgresql_ops={"embedding": "vector_cosine_ops"}),
-    )  # fmt: skip
+    __table_args__ = ({"postgresql_partition_by": "HASH (tenant_id)"},)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     chunk_id: Mapped[int] = mapped_column(ForeignKey("chunks.id", ondelete="CASCADE"), index=True)
     char_start: Mapped[int] = mapped_column(Integer)

@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from socrate import embedding, encoding, logs, metrics
+from socrate import embedding, encoders, encoding, logs, metrics
 from socrate.config import Settings
 from socrate.db import session_scope
 from socrate.encoding import Encoder
@@ -163,7 +163,7 @@ def process(
     task_id: str,
     storage: Storage,
     settings: Settings,
-    get_encoder: Callable[[], Encoder] = encoding.get_encoder,
+    get_encoder: Callable[[], Encoder] = encoders.get_encoder,
     is_timeout: Callable[[BaseException], bool] = lambda exc: False,
     previous_error: str | None = None,
     deadline: float | None = None,

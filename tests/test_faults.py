@@ -104,8 +104,11 @@ def test_redis_outage_loses_nothing_and_polling_keeps_answering(isolated_stack, 
     worker.stop()
 
 
+# ALTER SEQUENCE holds a lock that only nextval() waits for: the worker's window inserts (ids from the
+# sequence) wait, its earlier statements (the status update, deleting old rows, inserting chunks) do not.
+HOLD_WINDOW_IDS = text("ALTER SEQUENCE windows_id_seq CACHE 1")
 WAITING_AFTER_CHUNKS = text(
-    "SELECT l.pid FROM pg_locks l WHERE l.relation = 'windows'::regclass AND NOT l.granted AND EXISTS "
+    "SELECT l.pid FROM pg_locks l WHERE l.relation = 'windows_id_seq'::regclass AND NOT l.granted AND EXISTS "
     "(SELECT 1 FROM pg_locks c WHERE c.pid = l.pid AND c.relation = 'chunks'::regclass "
     " AND c.mode = 'RowExclusiveLock' AND c.granted)"
 )
@@ -117,7 +120,7 @@ def test_worker_killed_between_search_rows_and_ready_leaves_no_rows(isolated_sta
     client, tenant = stack.app.test_client(), make_tenant("half-written")
     worker = stack.worker()
     with ctx.engine.connect() as blocker:
-        blocker.execute(text("LOCK TABLE windows IN SHARE MODE"))  # window inserts wait until we let go
+        blocker.execute(HOLD_WINDOW_IDS)  # window inserts wait until we let go
         doc_id = upload(client, tenant, docgen.txt("en", count=30), "doc.txt").get_json()["document_id"]
         deadline = time.monotonic() + 300
         while not (backend := blocker.execute(WAITING_AFTER_CHUNKS).scalar()):

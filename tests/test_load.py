@@ -19,7 +19,7 @@ def test_polling_under_load_loses_nothing(make_tenant, capsys):  # type: ignore[
     tenants = [make_tenant(f"load-{i}") for i in range(TENANTS)]
     # The product as scripts/run starts it (gunicorn, worker, beat) on the suite's database, with
     # its own Redis and storage so the suite's worker cannot take its jobs.
-    with running_stack({"REDIS_URL": None, "RATE_LIMIT_PER_MINUTE": "1000000"}) as stack:
+    with running_stack({"RATE_LIMIT_PER_MINUTE": "1000000"}) as stack:
         docs: dict[str, list[str]] = {t.key: [] for t in tenants}
         for i in range(DOCS_PER_TENANT):
             for tenant in tenants:

@@ -93,7 +93,7 @@ def test_memory_outputs_answer_a_question(encoded, settings):  # type: ignore[no
     assert final["status"] == "ready"
     details = client.get(f"/api/documents/{final['document_id']}", headers=tenant.headers).get_json()
 
-    from socrate.encoding import get_encoder
+    from socrate.encoders import get_encoder
 
     out_dir = (settings.storage_dir / details["files"]["index"]).parent
     hits = get_encoder().search(out_dir, "What is the launch code of the orbital greenhouse?", k=3)

@@ -10,7 +10,7 @@ from alembic import command
 
 from socrate import context, migrate, search, tenants
 from socrate.config import Settings
-from socrate.encoding import get_encoder
+from socrate.encoders import get_encoder
 from socrate.models import Document, utcnow
 from tests import docgen
 from tests.conftest import search_rows

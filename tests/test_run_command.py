@@ -17,7 +17,7 @@ from tests.processes import ROOT
 
 def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(fake_telegram):  # type: ignore[no-untyped-def]
     fake = fake_telegram
-    overrides = {"DATABASE_URL": None, "REDIS_URL": None, "WEB_CONCURRENCY": "1", **fake.env}
+    overrides = {"DATABASE_URL": None, "WEB_CONCURRENCY": "1", **fake.env}
     with running_stack(overrides) as stack:
         children = psutil.Process(stack.process.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)

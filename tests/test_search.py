@@ -229,7 +229,7 @@ def test_search_needs_credentials(client):  # type: ignore[no-untyped-def]
 def test_each_lexeme_stays_a_literal_inside_the_tsquery(ctx, lexeme):  # type: ignore[no-untyped-def]
     from sqlalchemy import text
 
-    from socrate.search.service import tsquery_any
+    from socrate.search.passages import tsquery_any
 
     with ctx.read_engine.connect() as conn:
         nodes, matches, alone = conn.execute(
@@ -241,3 +241,26 @@ def test_each_lexeme_stays_a_literal_inside_the_tsquery(ctx, lexeme):  # type: i
                             {"q": tsquery_any([lexeme])}).scalar()  # fmt: skip
     assert (nodes, matches, alone) == (3, True, True)
     assert only is (lexeme == "x")
+
+
+def test_a_document_queued_again_leaves_search_until_it_is_ready(app, worker, make_tenant, ctx):  # type: ignore[no-untyped-def]
+    from socrate import documents
+
+    class HeldQueue:
+        def dispatch(self, *args: object) -> None:
+            """The new run never starts: the document stays queued."""
+
+    client, tenant = app.test_client(), make_tenant("requeued")
+    needle = "The ferry to Quellmoor leaves from pier seven at dawn."
+    doc_id = upload(client, tenant, docgen.txt("en", count=3, needle=needle), "ferry.txt").get_json()[
+        "document_id"
+    ]
+    assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"
+    assert ask(client, tenant, "When does the ferry to Quellmoor leave?")["results"]
+    with ctx.sessions() as session:
+        assert documents.requeue(session, documents.get(session, tenant.id, doc_id), HeldQueue(), "again")
+    assert search_rows(ctx, doc_id) == (0, 0)
+    assert (
+        ask(client, tenant, "When does the ferry to Quellmoor leave?")["message"]
+        == "No ready documents to search yet"
+    )

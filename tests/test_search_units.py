@@ -25,14 +25,16 @@ def test_lexical_score_is_the_share_of_words_found_judged_in_the_passages_langua
 
 
 def test_rare_words_weigh_more_than_common_ones():  # type: ignore[no-untyped-def]
-    stats = Frequencies.from_stats(["year", "budget"], [0.4, 0.02, 0.02, 0.4, 0.0])
+    stats = Frequencies.from_stats(["year", "budget"], [0.4, 0.02, 0.02, 0.4])
     terms = [_term("year", en={"year"}), _term("pelican", en={"pelican"})]
     rare = Candidate(1, 0.0, EN, frozenset({"pelican"}))
     common = Candidate(2, 0.0, EN, frozenset({"year"}))
     rare_score, common_score = fusion.lexical(rare, terms, stats), fusion.lexical(common, terms, stats)
     assert rare_score is not None and common_score is not None and rare_score > 0.75 > 0.25 > common_score
     assert stats.share("pelican") == 0.01  # unlisted lexemes are rarer than the rarest listed one
-    assert fusion.candidate_lexemes(terms, stats) == ["pelican"]  # "year" is in 40 % of chunks
+    # In 1,000 chunks "year" is in ~400: too common to fetch candidates by; in 100 chunks it is not.
+    assert fusion.candidate_lexemes(terms, stats, chunks=1000) == ["pelican"]
+    assert fusion.candidate_lexemes(terms, stats, chunks=100) == ["pelican", "year"]
 
 
 def test_only_stop_words_leave_meaning_alone():  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Per connection: how hard pgvector's HNSW index looks. ef_search bounds the candidates one scan returns;
 # iterative scans keep walking the graph until enough rows pass the tenant filter (pgvector >= 0.8).
-SEARCH_SETTINGS = ("SET hnsw.ef_search = 100", "SET hnsw.iterative_scan = relaxed_order")
+SEARCH_SETTINGS = ("SET hnsw.ef_search = 40", "SET hnsw.iterative_scan = relaxed_order")
 
 
 class Base(DeclarativeBase):

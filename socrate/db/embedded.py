@@ -88,6 +88,13 @@ def running(pgdata: Path) -> Running | None:
     )
 
 
+def shared_buffers_mb() -> int:
+    """A quarter of the machine's memory (PostgreSQL's own rule of thumb), between 128 MB and 1 GB: the
+    search indexes stay in the server's cache instead of the operating system's, which may drop them."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return max(128, min(1024, total // 4))
+
+
 def free_port() -> int:
     import socket
 
@@ -223,7 +230,7 @@ class EmbeddedPostgres:
             "port": str(port),
             "unix_socket_directories": str(socket_dir),
             "max_connections": "200",
-            "shared_buffers": "256MB",
+            "shared_buffers": f"{shared_buffers_mb()}MB",
             **self.options,
         }
         lines = [f"{name} = '{value}'" for name, value in settings.items()]

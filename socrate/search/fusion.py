@@ -18,7 +18,9 @@ from dataclasses import dataclass
 DENSE_WEIGHT = 0.5  # the rest is lexical
 MIN_SCORE = 0.15  # unrelated questions score ~0.1 (bench.search_quality)
 RELATIVE_FLOOR = 0.5  # "far below the best one": under half its score
-CANDIDATE_FREQUENCY = 0.05  # lexemes in more than 5 % of all chunks do not make candidates on their own
+# A lexeme fetches candidates only if the tenant is expected to have about this many chunks with it.
+WORD_MATCHES = 200
+MARKED_SHARE = 0.05  # words in more than 5 % of all chunks are not highlighted in snippets
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,9 @@ class Frequencies:
 
     @classmethod
     def from_stats(cls, lexemes: Sequence[str] | None, shares: Sequence[float] | None) -> Frequencies:
-        """From ``pg_stats.most_common_elems``/``most_common_elem_freqs`` (the last three shares are
-        the minimum, the maximum and the null share); no statistics: every lexeme equally rare."""
-        if not lexemes or not shares or len(shares) < len(lexemes) + 3:
+        """From ``pg_stats.most_common_elems``/``most_common_elem_freqs`` (for a tsvector, two more
+        shares follow: the minimum and the maximum); no statistics: every lexeme equally rare."""
+        if not lexemes or not shares or len(shares) < len(lexemes) + 2:
             return cls({}, 0.001)
         return cls(dict(zip(lexemes, shares, strict=False)), shares[len(lexemes)] / 2)
 
@@ -73,10 +75,12 @@ def lexemes_by_config(terms: Sequence[Term]) -> dict[str, list[str]]:
     return {config: sorted(lexemes) for config, lexemes in grouped.items()}
 
 
-def candidate_lexemes(terms: Sequence[Term], frequencies: Frequencies) -> list[str]:
-    """Lexemes selective enough to fetch passages by (common ones would make the database rank
-    thousands of chunks for almost no information; they still count in ``lexical``)."""
-    return sorted({lex for t in terms for lex in t.lexemes if frequencies.share(lex) <= CANDIDATE_FREQUENCY})
+def candidate_lexemes(terms: Sequence[Term], frequencies: Frequencies, chunks: int) -> list[str]:
+    """Lexemes rare enough in a library of ``chunks`` chunks to fetch passages by (a common one would
+    make the database rank thousands of chunks for almost no information; it still counts in
+    ``lexical``)."""
+    limit = WORD_MATCHES / max(1, chunks)
+    return sorted({lex for term in terms for lex in term.lexemes if frequencies.share(lex) <= limit})
 
 
 def lexical(candidate: Candidate, terms: Sequence[Term], frequencies: Frequencies) -> float | None:

@@ -19,6 +19,7 @@ SNIPPET_CHARS = 320
 HEADLINE_OPTIONS = f'HighlightAll=true, StartSel="{START}", StopSel="{STOP}"'
 ELLIPSIS = "…"
 _SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\S+")
 _MARK = re.compile(f"[{START}{STOP}]")
 
 Span = tuple[int, int]
@@ -40,6 +41,19 @@ def unmark(marked: str) -> tuple[str, list[Span]]:
             opened = None
     clean.append(marked[at:])
     return "".join(clean), spans
+
+
+def region(text: str, positions: list[int]) -> Span:
+    """Where to mark words: about three snippets' worth of text around the densest cluster of the
+    matched words' positions (word numbers, as in a tsvector; whitespace-separated words approximate
+    them: a hyphenated word counts its parts too, hence the margin)."""
+    starts = [m.start() for m in _WORD.finditer(text)] or [0]
+    offsets = [starts[min(max(p, 1), len(starts)) - 1] for p in positions]
+    best = max(
+        range(len(offsets)), key=lambda i: sum(offsets[i] <= o < offsets[i] + SNIPPET_CHARS for o in offsets)
+    )
+    lo = max(0, offsets[best] - SNIPPET_CHARS)
+    return lo, min(len(text), offsets[best] + 2 * SNIPPET_CHARS)
 
 
 def around_matches(text: str, spans: list[Span]) -> tuple[str, list[Span]]:

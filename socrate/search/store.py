@@ -1,8 +1,10 @@
 """A ready document's search rows: its chunks (words indexed by the database) and embedding windows.
 
-The worker writes them in the transaction that marks the document ``ready``; ``reindex`` writes them
-from the stored outputs of documents encoded before search moved into the database. Deleting a
-document or a tenant removes them (foreign keys cascade).
+A document has rows exactly while it is ``ready``, so search never needs to look at statuses: the
+worker writes them in the transaction that marks the document ready, queuing a ready document again
+removes them in the same transaction, and deleting a document or a tenant removes them (foreign keys
+cascade). ``reindex`` writes them from the stored outputs of documents encoded before search moved
+into the database.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def replace_rows(
     windows: Windows,
 ) -> None:
     """Swap the document's rows for these, in the caller's transaction (all or nothing)."""
-    session.execute(delete(Chunk).where(Chunk.tenant_id == tenant_id, Chunk.document_id == document_id))
+    delete_rows(session, tenant_id, document_id)
     config = text_config(language)
     chunk_rows = [
         {"tenant_id": tenant_id, "document_id": document_id, "chunk_index": number, "text": passage.text,
@@ -68,3 +70,10 @@ def replace_rows(
     ]  # fmt: skip
     if window_rows:
         session.execute(insert(Window), window_rows)
+
+
+def delete_rows(session: Session, tenant_id: str, document_id: str) -> None:
+    """Remove the document's rows in the caller's transaction (windows first: their partition is known
+    from the tenant, while the cascade from chunks would look in every partition)."""
+    session.execute(delete(Window).where(Window.tenant_id == tenant_id, Window.document_id == document_id))
+    session.execute(delete(Chunk).where(Chunk.tenant_id == tenant_id, Chunk.document_id == document_id))
