@@ -6,10 +6,10 @@ import logging
 import time
 
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_init, worker_process_init
+from celery.signals import task_postrun, worker_init, worker_process_init
 
 from celery_config import celery
-from socrate import context, encoders, maintenance, processing
+from socrate import context, embedding, encoders, maintenance, processing
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.queue import CLEANUP, PROCESS_DOCUMENT, RECOVER, TaskQueue
@@ -40,6 +40,12 @@ def _init_worker_process(**_: object) -> None:
     _ctx = None
     worker_context()
     encoders.get_encoder()
+
+
+@task_postrun.connect
+def _release_memory(**_: object) -> None:
+    """Keep a long-lived worker child's size flat from one document to the next."""
+    embedding.release_freed_memory()
 
 
 @celery.task(name=PROCESS_DOCUMENT, bind=True, max_retries=None)  # each retry below sets its own bound

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,9 +85,10 @@ def search(
     """The ``k`` best passages of the tenant's ready documents (or of one of them) for ``query``."""
     started = time.perf_counter()
     query = validate(query, k)
+    vector = embed(query)  # on its own thread from now on, while the database answers what it can
     with ctx.read_engine.connect() as conn:
         found, message = scope(conn, tenant_id, document_id)
-        hits = _rank(conn, found, query, k) if found else []
+        hits = _rank(conn, found, query, k, vector) if found else []
     if found and not hits:
         message = NOTHING_FOUND
     took_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -122,10 +123,17 @@ class Retrieved:
     candidates: list[Candidate]
 
 
-def retrieve(conn: Connection, where: Scope, query: str) -> Retrieved:
-    """Embed the question (on another thread, while the database finds the rare-word matches), then
+def embed(query: str) -> Future[np.ndarray]:
+    """The question's vector, computed on the process's embedding thread."""
+    return _embedding_thread().submit(embedding.get_embedder().embed_query, query)
+
+
+def retrieve(
+    conn: Connection, where: Scope, query: str, vector: Future[np.ndarray] | None = None
+) -> Retrieved:
+    """Find the rare-word matches while the question is embedded (``vector``, if already started), then
     gather the nearest windows' chunks and measure both signals on every candidate."""
-    pending = _embedding_thread().submit(embedding.get_embedder().embed_query, query)
+    pending = vector if vector is not None else embed(query)
     configs = sorted({store.text_config(language) for language in where.languages})
     terms = candidates.terms(conn, query, configs)
     frequencies = candidates.frequencies(conn)
@@ -133,9 +141,9 @@ def retrieve(conn: Connection, where: Scope, query: str) -> Retrieved:
     lexemes = json.dumps(by_config)
     selective = fusion.candidate_lexemes(terms, frequencies, where.chunks)
     worded = candidates.by_words(conn, where, selective, lexemes) if selective else {}
-    vector = pending.result()
-    gathered = candidates.by_vector(conn, where, vector, worded, lexemes)
-    return Retrieved(vector, terms, frequencies, by_config, gathered)
+    embedded = pending.result()
+    gathered = candidates.by_vector(conn, where, embedded, worded, lexemes)
+    return Retrieved(embedded, terms, frequencies, by_config, gathered)
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -157,8 +165,8 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)  # a forked child has none of its parent's threads
 
 
-def _rank(conn: Connection, where: Scope, query: str, k: int) -> list[Hit]:
-    found = retrieve(conn, where, query)
+def _rank(conn: Connection, where: Scope, query: str, k: int, vector: Future[np.ndarray]) -> list[Hit]:
+    found = retrieve(conn, where, query, vector)
     scores = {c.chunk_id: fusion.fused(c, found.terms, found.frequencies) for c in found.candidates}
     chosen = fusion.best(scores, k)
     shown = {config: [lex for lex in lexemes if found.frequencies.share(lex) <= fusion.MARKED_SHARE]
