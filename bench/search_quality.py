@@ -56,7 +56,7 @@ def rankings(found: Retrieved) -> dict[str, list[int]]:
 
 def compared(ctx: Context, tenant_id: str, question: str) -> dict[str, list[str]]:
     """Texts of the top K passages of each in-process ranking."""
-    with ctx.read_engine.connect() as conn:
+    with ctx.search_engine.connect() as conn:
         where, _ = service.scope(conn, tenant_id)
         assert where is not None
         found = service.retrieve(conn, where, question)

@@ -177,8 +177,7 @@ def load_corpus(server: EmbeddedPostgres, settings: Settings, plan: list[Tenant]
         for tenant in plan:
             row, tenant.key = tenants.create(session, tenant.name, settings)
             tenant.id = row.id
-    ctx.engine.dispose()
-    ctx.read_engine.dispose()
+    ctx.dispose()
     conn = psycopg2.connect(host=server.server.socket_dir, port=server.server.port, user="postgres",
                             dbname="socrate")  # fmt: skip
     cur = conn.cursor()

@@ -71,8 +71,7 @@ class Stack:
             try:
                 yield ctx
             finally:
-                ctx.engine.dispose()
-                ctx.read_engine.dispose()
+                ctx.dispose()
 
 
 @contextmanager

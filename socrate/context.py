@@ -17,9 +17,15 @@ from socrate.storage import build as build_storage
 class Context:
     settings: Settings
     engine: Engine
-    read_engine: Engine
+    read_engine: Engine  # autocommit: single-statement reads on hot paths
+    search_engine: Engine  # autocommit, with the search settings (socrate.db.SEARCH_SETTINGS)
     sessions: sessionmaker[Session]
     storage: Storage
+
+    def dispose(self) -> None:
+        """Close every pooled connection (tests and benches after a restart, tools before they exit)."""
+        for engine in (self.engine, self.read_engine, self.search_engine):
+            engine.dispose()
 
 
 def build(settings: Settings) -> Context:
@@ -28,6 +34,7 @@ def build(settings: Settings) -> Context:
         settings=settings,
         engine=engine,
         read_engine=make_engine(settings.database_url, autocommit=True),
+        search_engine=make_engine(settings.database_url, search=True),
         sessions=make_session_factory(engine),
         storage=build_storage(settings),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ class Embedder:
         self.model = SentenceTransformer(self.path, device="cpu")
         self.tokenizer: Any = self.model.tokenizer
         self.max_tokens = int(self.model.max_seq_length) - 2  # room for [CLS] and [SEP]
+        self._traced: Any = None  # trace_for_queries
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-length vectors, one row per text."""
@@ -52,14 +54,47 @@ class Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         """One short query, on one thread: as fast as torch's pool on an idle CPU and ~10x faster on a
         busy one (shared 2 cores: p50 37 ms vs 490 ms), where the pool's threads wait for each other.
-        The model is called directly (the same vector as ``embed``, without its batching: ~1 ms less)."""
+        The model is called directly (the same vector as ``embed``, without its batching)."""
         import torch
 
+        model = self._traced or self.model
         with _one_thread(), torch.inference_mode():
             features = self.tokenizer([text], return_tensors="pt", truncation=True,
                                       max_length=self.model.max_seq_length)  # fmt: skip
-            vector = self.model(dict(features))["sentence_embedding"][0]
+            vector = model(dict(features))["sentence_embedding"][0]
             return (vector / vector.norm()).numpy().astype("float32")
+
+    def trace_for_queries(self) -> None:
+        """Answer questions with a frozen TorchScript trace of the model: 9-10 ms instead of 12-13 for
+        one question here, and it runs without holding the GIL that the request's own thread needs
+        meanwhile. Kept only if it gives the model's own vector for a probe question of another length
+        (lengths vary freely: nothing in the traced graph depends on them)."""
+        import warnings
+
+        import numpy as np
+        import torch
+
+        example = dict(self.tokenizer(["a question of a few words"], return_tensors="pt"))
+        with warnings.catch_warnings(), _quiet_logs(), torch.inference_mode():
+            warnings.simplefilter("ignore")  # the tracer's notes, and deprecated attributes it reads
+            traced = torch.jit.freeze(torch.jit.trace(self.model.eval(), (example,), strict=False))
+        probe = "Where does the harbour master of Tessaline keep the spare anchor chain this winter?"
+        eager = self.embed_query(probe)
+        self._traced = traced
+        if float(np.dot(eager, self.embed_query(probe))) < 0.99999:
+            self._traced = None
+
+
+@contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """No warnings logged for a moment (tracing reads attributes that sentence-transformers and
+    transformers log as deprecated: noise at every web start)."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
 
 
 @contextmanager
@@ -92,12 +127,15 @@ def loads() -> int:
 
 
 def preload() -> None:
-    """Load the model and answer one query now, so no user waits for it: web (before gunicorn forks
-    its workers, which then share the weights) and bot. torch stays on one thread in these processes."""
+    """Load (and trace) the model and answer one query now, so no user waits for it: web (before
+    gunicorn forks its workers, which then share the weights) and bot. torch stays on one thread in
+    these processes."""
     import torch
 
     torch.set_num_threads(1)
-    get_embedder().embed_query("warm up")
+    embedder = get_embedder()
+    embedder.trace_for_queries()
+    embedder.embed_query("warm up")
 
 
 def release_freed_memory() -> None:

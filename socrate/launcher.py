@@ -49,7 +49,7 @@ def _ensure_demo_tenant(settings: Settings) -> None:
             key_file.write_text(key + "\n")
             key_file.chmod(0o600)
             print(f"Created demo tenant. API key (also saved to {key_file}):\n  {key}", flush=True)
-    ctx.engine.dispose()
+    ctx.dispose()
 
 
 def secret_key_for(data_dir: Path) -> str:

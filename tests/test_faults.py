@@ -157,8 +157,7 @@ def test_postgres_restart_mid_task_is_retried(isolated_stack, make_tenant, postg
     _wait(client, tenant, doc_id, _encoding)
     postgres.restart()
     for app_ctx in (stack.app.extensions["socrate"], ctx):
-        app_ctx.engine.dispose()
-        app_ctx.read_engine.dispose()
+        app_ctx.dispose()
     assert _wait(client, tenant, doc_id, _final)["status"] == "ready"
     details = client.get(f"/api/documents/{doc_id}", headers=tenant.headers).get_json()
     assert details["attempts"] >= 2 and "Temporary problem" in details["last_error"]

@@ -91,5 +91,4 @@ def test_reindex_fills_search_rows_from_the_previous_versions_outputs(services, 
         assert _reindex(env) == "nothing to reindex: every ready document has its search rows"
         chunks, windows = search_rows(ctx, docs[1])
         assert chunks == windows  # memvid's one vector per chunk became one window each
-        ctx.engine.dispose()
-        ctx.read_engine.dispose()
+        ctx.dispose()

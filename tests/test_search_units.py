@@ -103,3 +103,18 @@ def test_chat_answers_name_the_pages_of_pdf_passages():  # type: ignore[no-untyp
     )
     assert "1. 📄 report.pdf · p. 3–4 (score 0.50)" in text
     assert "2. 📄 one.pdf · p. 7 (score 0.50)" in text and "3. 📄 notes.txt (score 0.50)" in text
+
+
+def test_the_web_process_embeds_questions_exactly_as_the_worker_embeds_text() -> None:
+    """The traced model that answers questions gives the model's own vectors, whatever their length
+    (a drift would silently move every question away from the windows the worker stored)."""
+    import numpy as np
+
+    from socrate import embedding
+
+    embedder = embedding.get_embedder()
+    embedder.trace_for_queries()  # what preload() does in the web process and the bot
+    assert embedder._traced is not None
+    questions = ["x", "Dove tiene la catena dell'ancora?", "How many crates of oil a week? " * 20]
+    for question, stored in zip(questions, embedder.embed(questions), strict=True):
+        assert float(np.dot(embedder.embed_query(question), stored)) > 0.99999

@@ -217,8 +217,7 @@ class Selftest:
         finally:
             self.http.close()
             if self.ctx is not None:
-                self.ctx.engine.dispose()
-                self.ctx.read_engine.dispose()
+                self.ctx.dispose()
 
 
 def _error(response: httpx.Response) -> Any:

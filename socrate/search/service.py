@@ -86,7 +86,7 @@ def search(
     started = time.perf_counter()
     query = validate(query, k)
     vector = embed(query)  # on its own thread from now on, while the database answers what it can
-    with ctx.read_engine.connect() as conn:
+    with ctx.search_engine.connect() as conn:
         found, message = scope(conn, tenant_id, document_id)
         hits = _rank(conn, found, query, k, vector) if found else []
     if found and not hits:
