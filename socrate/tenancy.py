@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Row, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from socrate.db.prepared import Prepared
 from socrate.errors import NotFound
 from socrate.models import ApiKey
 
@@ -88,8 +89,13 @@ def get_key_and_owned_columns(
         object_id = str(uuid.UUID(str(object_id)))
     except ValueError:
         object_id = None  # type: ignore[assignment]
-    stmt = _key_and_owned_columns_statement(model, columns)
-    return conn.execute(stmt, {"object_id": object_id, "prefix": key_prefix}).first()
+    return _key_and_owned_columns(model, columns).first(conn, object_id=object_id, prefix=key_prefix)
+
+
+@lru_cache(maxsize=64)
+def _key_and_owned_columns(model: type, columns: tuple[Any, ...]) -> Prepared:
+    """The statement for this model and columns, prepared on each connection that runs it."""
+    return Prepared.of(_key_and_owned_columns_statement(model, columns))
 
 
 def update_owned(
