@@ -225,8 +225,9 @@ def isolated_stack(services, settings, tmp_path) -> Iterator[Stack]:  # type: ig
     own = settings.with_(redis_url=redis_server.url)
     celery = make_celery(own)
     app = create_app(own, queue=TaskQueue(celery))
-    yield Stack(redis_server, app, celery, {**services, "REDIS_URL": redis_server.url}, tmp_path)
-    redis_server.stop()
+    stack = Stack(redis_server, app, celery, {**services, "REDIS_URL": redis_server.url}, tmp_path)
+    yield stack
+    stack.redis.stop()  # the one running now: a test may have restarted it
 
 
 @pytest.fixture
