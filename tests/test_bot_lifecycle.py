@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 
 import httpx
 import pytest
@@ -61,6 +63,7 @@ def test_webhook_mode_accepts_only_telegrams_secret_header(services, fake, worke
                   "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}  # fmt: skip
         body = json.dumps(update)
         headers = {"Content-Type": "application/json"}
+        _wait_listening(port)  # python-telegram-bot registers the webhook before its server listens
         assert httpx.post(url, content=body, headers=headers, timeout=10).status_code == 403
         wrong = {**headers, "X-Telegram-Bot-Api-Secret-Token": "guess"}
         assert httpx.post(url, content=body, headers=wrong, timeout=10).status_code == 403
@@ -71,3 +74,14 @@ def test_webhook_mode_accepts_only_telegrams_secret_header(services, fake, worke
         assert "/docs" in reply_to(fake, 6002, 0).text
     finally:
         assert bot.stop() == 0, bot.log()
+
+
+def _wait_listening(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on port {port}"
+            time.sleep(0.05)
