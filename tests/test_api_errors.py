@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import uuid
+
 import pytest
 from sqlalchemy import func, select, update
 
 from socrate.models import Document, Tenant
 from tests import docgen
 from tests.conftest import upload
+from tests.web_session import sign_up
 
 
 def _count_docs(ctx, tenant_id: str) -> int:  # type: ignore[no-untyped-def]
@@ -158,6 +162,29 @@ def test_status_supports_etag_and_304(client, tenant):  # type: ignore[no-untype
     assert stale.status_code == 200
 
 
+def test_status_by_key_and_by_dashboard_session_answer_alike(app):  # type: ignore[no-untyped-def]
+    """Key polls are answered in front of Flask (web/polling.py), session polls by the view: same answers."""
+    user = sign_up(app, "poller")
+    key = user.client.post("/api/keys", json={"name": "poller"}, headers=user.headers).get_json()["key"]
+    bearer = {"Authorization": f"Bearer {key}", "X-Request-ID": "poll-1"}
+    upload = user.client.post(
+        "/api/documents/upload", data={"file": (io.BytesIO(docgen.txt()), "same.txt")}, headers=user.headers
+    )
+    path = f"/api/documents/{upload.get_json()['document_id']}/status"
+    by_key, by_session = app.test_client().get(path, headers=bearer), user.client.get(path)
+    assert by_key.status_code == by_session.status_code == 200
+    assert by_key.get_json() == by_session.get_json()
+    assert by_key.headers["ETag"] == by_session.headers["ETag"]
+    assert by_key.headers["Content-Type"] == by_session.headers["Content-Type"] == "application/json"
+    assert by_key.headers["Cache-Control"] == by_session.headers["Cache-Control"] == "no-cache"
+    assert by_key.headers["X-Request-ID"] == "poll-1"
+    assert app.test_client().head(path, headers=bearer).status_code == 200  # HEAD: the view answers
+    # Anything but a readable document falls through to the view and its JSON errors.
+    assert app.test_client().get(path + "/", headers=bearer).status_code == 404
+    wrong = app.test_client().get(path, headers={"Authorization": f"Bearer {key}x"})
+    assert wrong.status_code == 401 and "error" in wrong.get_json()
+
+
 def test_list_is_newest_first_with_filter_and_pagination(client, make_tenant):  # type: ignore[no-untyped-def]
     tenant = make_tenant("lister")
     ids = [upload(client, tenant, docgen.txt(), f"d{i}.txt").get_json()["document_id"] for i in range(3)]
@@ -204,8 +231,9 @@ def test_database_down_is_503(settings, celery_app, tenant):  # type: ignore[no-
 
     dead = settings.with_(database_url=f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/none")
     client = create_app(dead, queue=TaskQueue(celery_app)).test_client()
-    response = client.get("/api/documents", headers={"Authorization": "Bearer sk_000000000000_x"})
-    assert response.status_code == 503 and "database" in response.get_json()["error"]
+    for path in ("/api/documents", f"/api/documents/{uuid.uuid4()}/status"):
+        response = client.get(path, headers={"Authorization": "Bearer sk_000000000000_x"})
+        assert response.status_code == 503 and "database" in response.get_json()["error"]
     response = upload(client, tenant, docgen.txt(), "doc.txt")
     assert response.status_code == 503
 

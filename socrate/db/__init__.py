@@ -40,7 +40,10 @@ def make_engine(database_url: str, *, autocommit: bool = False, search: bool = F
             "DATABASE_URL is not set: use scripts/run or python -m socrate (they start the embedded "
             "PostgreSQL) or set it"
         )
-    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit or search else {}
+    # Autocommit connections hold no transaction, so the pool's ROLLBACK on check-in is skipped.
+    options: dict[str, Any] = (
+        {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit or search else {}
+    )
     engine = create_engine(database_url, pool_size=5, max_overflow=5, pool_recycle=1800, **options)
     if search:
         event.listen(engine, "connect", _search_settings)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 
-from flask import Flask, Response, g, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, g, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from socrate import context, logs
 from socrate.config import Settings
@@ -24,7 +22,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 REQUEST_ID_HEADER = "X-Request-ID"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -36,10 +33,34 @@ class CookieSessions(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return self.secure if self.secure is not None else request.is_secure
 
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """No cookie, nothing to verify: API-key requests skip building the signing serializer."""
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Untouched and empty: no cookie to write, delete or vary on."""
+        if session or session.modified or session.accessed:
+            super().save_session(app, session, response)
+
 
 def create_app(settings: Settings | None = None, queue: TaskQueue | None = None) -> Flask:
     """Build the app; ``queue`` wraps the Celery app (api_server.py passes the real one)."""
-    from socrate.web import api, auth, csrf, dashboard, errors, health, keys, metrics, search, telegram
+    from socrate.web import (
+        api,
+        auth,
+        csrf,
+        dashboard,
+        deps,
+        errors,
+        health,
+        keys,
+        metrics,
+        polling,
+        search,
+        telegram,
+    )
 
     settings = settings or Settings.from_env()
     logs.configure(settings)
@@ -60,12 +81,12 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
         app.register_blueprint(blueprint)
     errors.register(app)
     app.jinja_env.globals["csrf_token"] = csrf.token
+    app.wsgi_app = polling.StatusPolls(app)  # type: ignore[method-assign]
 
     @app.before_request
     def _bind_request_id() -> None:
-        presented = request.headers.get(REQUEST_ID_HEADER, "")
         logs.clear()  # nothing leaks from the previous request on this thread
-        logs.bind(request_id=presented if _REQUEST_ID.match(presented) else uuid.uuid4().hex)
+        logs.bind(request_id=deps.request_id_for(request.headers.get(REQUEST_ID_HEADER, "")))
 
     @app.after_request
     def _page_headers(response: Response) -> Response:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
 from socrate import documents
 from socrate.errors import BadRequest
+from socrate.web import polling
 from socrate.web.deps import bearer_token, connection, ctx, limit, limit_key, queue, require_tenant, session
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -38,7 +37,8 @@ def upload() -> tuple[Response, int]:
 
 @bp.get("/documents/<document_id>/status")
 def status(document_id: str) -> Response:
-    """The polling hot path: API-key callers are authenticated in the same query as the read."""
+    """Polls with an API key are answered by web/polling.py first; this view gives every other answer
+    (the key is authenticated in the same query as the read)."""
     token = bearer_token()
     if token is None:
         return _status_for_session(document_id)
@@ -53,12 +53,11 @@ def _status_for_session(document_id: str) -> Response:
 
 
 def _etagged(body: dict[str, Any]) -> Response:
-    """JSON with a content ETag; ``If-None-Match`` with the same tag gets an empty 304."""
-    payload = json.dumps(body, sort_keys=True)
-    etag = hashlib.sha1(payload.encode()).hexdigest()
+    """JSON with a content ETag, as web/polling.py answers; a matching ``If-None-Match`` gets a 304."""
+    payload, etag = polling.etagged(body)
     response = (
         Response(status=304)
-        if etag in request.if_none_match
+        if polling.is_fresh(etag, request.headers.get("If-None-Match"))
         else Response(payload, mimetype="application/json")
     )
     response.set_etag(etag)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -12,13 +14,15 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from socrate import apikeys, logs
+from socrate.config import Settings
 from socrate.context import Context
 from socrate.errors import Forbidden, ServiceUnavailable, Unauthorized
 from socrate.queue import TaskQueue
-from socrate.ratelimit import Limit
+from socrate.ratelimit import Limit, RateLimiter
 from socrate.web import csrf
 
 SESSION_TENANT = "tenant_id"  # set by web/auth.py at log-in
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def ctx() -> Context:
@@ -48,13 +52,30 @@ def session() -> Session:
 
 def bearer_token() -> str | None:
     """The API key from ``Authorization: Bearer <api key>``, if the request carries one."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return bearer_from(request.headers.get("Authorization", ""))
+
+
+def bearer_from(header: str) -> str | None:
+    scheme, _, token = header.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def request_id_for(presented: str) -> str:
+    """The client's X-Request-ID if it is a sane one, else a new one (unique, not secret: the
+    per-process generator, reseeded at fork, saves a system call)."""
+    return presented if _REQUEST_ID.match(presented) else f"{random.getrandbits(128):032x}"
 
 
 def limit_key(token: str) -> None:
     """The per-key request limit, counted by the key's public prefix."""
-    limit(f"key:{token[:15]}", per_minute=ctx().settings.rate_limit_per_minute)
+    count_key(current_app.extensions["socrate.ratelimit"], ctx().settings, token)
+
+
+def count_key(limiter: RateLimiter | None, settings: Settings, token: str) -> None:
+    """``limit_key`` outside a Flask request (web/polling.py)."""
+    if limiter is not None:
+        per_minute = Limit(requests=settings.rate_limit_per_minute, per_seconds=60)
+        limiter.hit("api", f"key:{token[:15]}", per_minute)
 
 
 def require_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
