@@ -6,8 +6,9 @@ web process embeds questions with ``socrate.embedding`` alone.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -20,6 +21,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 MEMVID_CHAR_LIMIT = 8000  # memvid silently drops chunks over 8192 characters
 LANGUAGE_SAMPLE_CHARS = 20_000
 
+Span = tuple[int, int]
 Progress = Callable[[int, int], None]
 """Called with (chunks embedded so far, total chunks) as the real embedding loop advances."""
 
@@ -67,18 +69,50 @@ class Encoder(Protocol):
     def encode(self, chunks: list[str], out_dir: Path, progress: Progress) -> Memory: ...
 
 
-def token_windows(n_tokens: int, size: int, overlap: int) -> list[tuple[int, int]]:
-    """[start, end) token windows of ``size`` overlapping by ``overlap``; covers every token."""
+def covering_spans(text: str, offsets: Sequence[tuple[int, int]], max_chars: int | None = None) -> list[Span]:
+    """The tokenizer's [start, end) token spans, stretched so that no visible character is left out.
+
+    A tokenizer skips what it cannot read (control and format characters): a token also takes any
+    such run just before it (and the last one the rest of the text), so whatever is cut by these spans
+    covers every character but spaces. With ``max_chars``, longer tokens (a hex dump, a line without
+    spaces: WordPiece reads them as one unknown token) are cut into pieces no longer than that.
+    """
+    spans: list[Span] = []
+    position = 0
+    for start, end in offsets:
+        if end <= position:
+            continue
+        if start > position and not text[position:start].isspace():
+            start = position
+        spans.append((start, end))
+        position = end
+    if text[position:].strip():
+        spans.append((spans.pop()[0], len(text)) if spans else (position, len(text)))
+    if max_chars is None:
+        return spans
+    return [(a, min(a + max_chars, end)) for start, end in spans for a in range(start, end, max_chars)]
+
+
+def chunk_ranges(spans: Sequence[Span], size: int, overlap: int, char_limit: int) -> list[Span]:
+    """[start, end) token ranges for chunks of ``size`` tokens overlapping by ``overlap``, shortened
+    where they would span more than ``char_limit`` characters (no token may be longer).
+
+    A shortened chunk is followed by one that starts inside it (same proportion of overlap), never
+    after it: consecutive chunks always share or touch a token, so every token is in one.
+    """
     if size <= 0 or not 0 <= overlap < size:
         raise ValueError("chunk size must be positive and overlap smaller than it")
-    windows, start, step = [], 0, size - overlap
-    while start < n_tokens:
-        end = min(start + size, n_tokens)
-        windows.append((start, end))
-        if end == n_tokens:
+    ends = [end for _, end in spans]
+    ranges: list[Span] = []
+    start = 0
+    while start < len(spans):
+        end = min(start + size, len(spans))
+        end = max(start + 1, bisect.bisect_right(ends, spans[start][0] + char_limit, start, end))
+        ranges.append((start, end))
+        if end == len(spans):
             break
-        start += step
-    return windows
+        start = end - (end - start) * overlap // size
+    return ranges
 
 
 def spread_windows(n_tokens: int, size: int, min_overlap: int) -> list[tuple[int, int]]:

@@ -25,8 +25,9 @@ from socrate.encoding import (
     Memory,
     Progress,
     Windows,
+    chunk_ranges,
+    covering_spans,
     spread_windows,
-    token_windows,
 )
 
 EMBED_BATCH = 8
@@ -66,18 +67,15 @@ class MemvidEncoder:
         self.tokenizer = self.embedder.tokenizer
 
     def chunk(self, text: str, size: int, overlap: int) -> Chunks:
-        """Chunks of ``size`` model tokens (the embedding model's own tokenizer)."""
-        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-        offsets = enc["offset_mapping"]
-        texts, spans = [], []
-        for start, end in token_windows(len(offsets), size, overlap):
-            first, last = offsets[start][0], offsets[end - 1][1]
-            while last - first > MEMVID_CHAR_LIMIT and end - start > 1:
-                end -= max(1, (end - start) // 20)
-                last = offsets[end - 1][1]
-            texts.append(text[first:last])
-            spans.append((first, last))
-        return Chunks(texts=texts, spans=spans, total_tokens=len(offsets))
+        """Chunks of ``size`` model tokens (the embedding model's own tokenizer) that memvid keeps whole
+        (at most MEMVID_CHAR_LIMIT characters) and that together hold every visible character."""
+        offsets = self._offsets(text)
+        tokens = covering_spans(text, offsets, MEMVID_CHAR_LIMIT)
+        spans = [
+            (tokens[a][0], tokens[b - 1][1])
+            for a, b in chunk_ranges(tokens, size, overlap, MEMVID_CHAR_LIMIT)
+        ]
+        return Chunks(texts=[text[a:b] for a, b in spans], spans=spans, total_tokens=len(offsets))
 
     def encode(self, chunks: list[str], out_dir: Path, progress: Progress) -> Memory:
         """Embed in batches of chunks and their windows (reporting each), then write the files."""
@@ -111,14 +109,17 @@ class MemvidEncoder:
 
     def window_spans(self, text: str) -> list[tuple[int, int]]:
         """[start, end) character spans of the windows that cover ``text``, first one as memvid sees it."""
-        offsets = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True,
-                                 verbose=False)["offset_mapping"]  # fmt: skip
-        if not offsets:
+        tokens = covering_spans(text, self._offsets(text))
+        if not tokens:
             return [(0, len(text))]
         return [
-            (offsets[a][0], offsets[b - 1][1])
-            for a, b in spread_windows(len(offsets), self.embedder.max_tokens, WINDOW_OVERLAP)
+            (tokens[a][0], tokens[b - 1][1])
+            for a, b in spread_windows(len(tokens), self.embedder.max_tokens, WINDOW_OVERLAP)
         ]
+
+    def _offsets(self, text: str) -> list[tuple[int, int]]:
+        return self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True,
+                              verbose=False)["offset_mapping"]  # fmt: skip
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embedder.embed(texts)

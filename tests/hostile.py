@@ -1,11 +1,12 @@
 """A corpus of broken and hostile files, generated here (nothing downloaded).
 
 Each case says what a user must see: a 4xx at upload (``status``), or a final document status
-from ``finals`` with ``reason`` in its message when it fails.
+from ``finals`` with ``reason`` in its message when it fails, and what search must find in it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from collections.abc import Callable
@@ -24,6 +25,7 @@ class Case:
     status: int = 202
     finals: frozenset[str] = field(default_factory=lambda: frozenset({"failed"}))
     reason: str = ""
+    findable: tuple[str, ...] = ()  # once ready, a search for each of these finds this document
 
 
 def _pdf_objects(objects: list[bytes], root: int = 1) -> bytes:
@@ -120,6 +122,18 @@ def truncated_pdf() -> bytes:
     return full[: len(full) // 2]
 
 
+def _sha512(i: int) -> str:
+    return hashlib.sha512(str(i).encode()).hexdigest()
+
+
+def hash_list() -> bytes:
+    """600 SHA-512 hashes, one per line: every line an unbroken 128-character "word"."""
+    return "\n".join(f"{i} {_sha512(i)}" for i in range(600)).encode()
+
+
+LONG_WORD_OPENING = "Afterwards the zeppelin mechanic repaired the copper valves near Bergamo."
+
+
 CASES = [
     Case("empty file", "empty.txt", lambda: b"", status=400),
     Case("one byte", "one.txt", lambda: b"a", finals=frozenset({"ready", "failed"})),
@@ -176,4 +190,25 @@ CASES = [
     Case("500-character name", "n" * 500 + ".txt", lambda: docgen.txt(), finals=frozenset({"ready"})),
     Case("emoji name", "📄 notes 🚀.md", lambda: docgen.markdown(), finals=frozenset({"ready"})),
     Case("RTL override name", "\u202ecod.exe\u202c.txt", lambda: docgen.txt(), finals=frozenset({"ready"})),
+    Case(
+        "600 SHA-512 hashes",
+        "hashes.txt",
+        hash_list,
+        finals=frozenset({"ready"}),
+        findable=(_sha512(0), _sha512(300), _sha512(599)),
+    ),
+    Case(
+        "opens with a 10,000-character word",
+        "dump.txt",
+        lambda: ("f" * 10_000 + " " + LONG_WORD_OPENING).encode(),
+        finals=frozenset({"ready"}),
+        findable=("zeppelin mechanic copper valves",),
+    ),
+    Case(
+        "a 30,000-character line between two sentences",
+        "sequence.txt",
+        lambda: (docgen.txt().decode() + " " + "ACGT" * 7_500 + " " + LONG_WORD_OPENING).encode(),
+        finals=frozenset({"ready"}),
+        findable=("zeppelin mechanic copper valves",),
+    ),
 ]

@@ -53,6 +53,11 @@ def test_hostile_corpus(client, worker, make_tenant, settings, ctx):  # type: ig
             shown,
         )
         assert details["files"]["original"].startswith(f"tenants/{attacker.id}/documents/{doc_id}/")
+        for query in case.findable:
+            params = {"q": query, "document_id": doc_id}
+            found = client.get("/api/search", query_string=params, headers=attacker.headers).get_json()
+            texts = [hit["text"].lower() for hit in found["results"]]
+            assert any(all(word in text for word in query.lower().split()) for text in texts), (name, query)
         if name == "DOCX with XML external entity" and final["status"] == "ready":
             memory = json.loads((settings.storage_dir / details["files"]["metadata"]).read_text())
             assert all("root:" not in chunk["text"] for chunk in memory["metadata"])

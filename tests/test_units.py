@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from socrate.config import Settings
-from socrate.encoding import detect_language, token_windows
+from socrate.encoding import detect_language
 from socrate.extract import decode_text, normalise
 from tests import docgen
 from tests.processes import ROOT
@@ -37,15 +37,6 @@ def test_defaults_are_the_embedded_database_and_no_redis(tmp_path):  # type: ign
     assert settings.database_url == ""  # the CLI and the run command start the embedded PostgreSQL
     assert settings.redis_url == "" and settings.storage_dir == tmp_path / "storage"
     assert (settings.chunk_tokens, settings.chunk_overlap) == (1200, 200)
-
-
-def test_token_windows_cover_every_token_with_overlap():  # type: ignore[no-untyped-def]
-    windows = token_windows(3000, 1200, 200)
-    assert windows == [(0, 1200), (1000, 2200), (2000, 3000)]
-    assert token_windows(10, 1200, 200) == [(0, 10)]
-    assert token_windows(0, 1200, 200) == []
-    with pytest.raises(ValueError):
-        token_windows(100, 200, 200)  # memvid's chunker loops forever here; ours refuses
 
 
 def test_normalise_collapses_layout_whitespace():  # type: ignore[no-untyped-def]
