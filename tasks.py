@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import task_postrun, worker_init, worker_process_init
+from celery.signals import task_postrun, worker_init, worker_process_init, worker_ready
 
 from celery_config import celery
 from socrate import context, embedding, encoders, maintenance, processing
@@ -42,6 +43,18 @@ def _init_worker_process(**_: object) -> None:
     encoders.get_encoder()
 
 
+@worker_ready.connect
+def _take_back_orphans(sender: Any, **_: object) -> None:
+    """What this node name was running when it last died goes back on the queue now, not after a lease."""
+    ctx = context.build(Settings.from_env())
+    try:
+        maintenance.recover_orphans(ctx, TaskQueue(celery), sender.hostname)
+    except Exception:  # the periodic recovery still catches them once their leases run out
+        log.warning("could not re-queue this worker's orphans", exc_info=True)
+    finally:
+        ctx.dispose()
+
+
 @task_postrun.connect
 def _release_memory(**_: object) -> None:
     """Keep a long-lived worker child's size flat from one document to the next."""
@@ -62,6 +75,7 @@ def process_document_task(self, document_id: str, tenant_id: str, previous_error
             is_timeout=lambda exc: isinstance(exc, SoftTimeLimitExceeded),
             previous_error=previous_error,
             deadline=time.monotonic() + ctx.settings.task_soft_time_limit,
+            worker=self.request.hostname,
         )
     except processing.Busy:
         raise self.retry(countdown=BUSY_RETRY_SECONDS) from None  # waiting for a slot is not an attempt

@@ -61,8 +61,9 @@ class Settings:
     task_soft_time_limit: int = 3300
     worker_max_tasks_per_child: int = 200
     cleanup_interval_seconds: int = 3600
-    recover_interval_seconds: int = 300
+    recover_interval_seconds: int = 30
     stuck_after_seconds: int = 600
+    lease_seconds: int = 45
     failed_retention_days: int = 30
     max_pdf_pages: int = 2000
     max_docx_uncompressed_bytes: int = 200 * MB
@@ -111,8 +112,9 @@ class Settings:
             task_soft_time_limit=_int(env, "TASK_SOFT_TIME_LIMIT", 3300),
             worker_max_tasks_per_child=_int(env, "WORKER_MAX_TASKS_PER_CHILD", 200),
             cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 3600),
-            recover_interval_seconds=_int(env, "RECOVER_INTERVAL_SECONDS", 300),
+            recover_interval_seconds=_int(env, "RECOVER_INTERVAL_SECONDS", 30),
             stuck_after_seconds=_int(env, "STUCK_AFTER_SECONDS", 600),
+            lease_seconds=_int(env, "LEASE_SECONDS", 45),
             failed_retention_days=_int(env, "FAILED_RETENTION_DAYS", 30),
             max_pdf_pages=_int(env, "MAX_PDF_PAGES", 2000),
             max_docx_uncompressed_bytes=_int(env, "MAX_DOCX_UNCOMPRESSED_MB", 200) * MB,

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from socrate import context, migrate, tenants
@@ -17,6 +18,10 @@ from socrate.embedded_redis import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 20
+WORKER_STOP_GRACE_SECONDS = 30  # to finish its run; past it, the run is taken back at the next start
+STOP_ORDER = ("bot", "web", "beat", "worker")
+RESTART_DELAYS = (1, 2, 5, 10, 30)  # seconds before restarting a child that died, by failures in a row
+STABLE_SECONDS = 60  # a child up this long starts again from the shortest delay
 
 
 def gunicorn_options(env: dict[str, str]) -> list[str]:
@@ -64,20 +69,52 @@ def secret_key_for(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for proc in children.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for proc in children.values():
+@dataclass
+class _Child:
+    """One process type, restarted with growing delays whenever it dies until the launcher stops."""
+
+    name: str
+    command: list[str]
+    proc: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    failures: int = 0
+    restart_at: float | None = None
+
+    def start(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(self.command, cwd=ROOT, env=env, start_new_session=True)
+        self.started, self.restart_at = time.monotonic(), None
+
+    def supervise(self, env: dict[str, str], now: float) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            if now - self.started > STABLE_SECONDS:
+                self.failures = 0
+        elif self.restart_at is None:
+            delay = RESTART_DELAYS[min(self.failures, len(RESTART_DELAYS) - 1)]
+            self.failures += 1
+            self.restart_at = now + delay
+            print(f"{self.name} exited (code {self.proc.returncode}); restarting it in {delay} s", flush=True)
+        elif now >= self.restart_at:
+            print(f"restarting {self.name}", flush=True)
+            self.start(env)
+
+    def stop(self, grace: float) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        print(f"stopping {self.name}", flush=True)
+        self.proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            self.proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            print(f"{self.name} did not stop within {grace:.0f} s; killing it", flush=True)
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
 
 def serve(settings: Settings) -> int:
-    """Start everything, print the URL, stop every child on Ctrl-C or when one dies.
+    """Start everything, print the URL, restart a child that dies (after 1, 2, 5, 10, then 30 s), and on
+    Ctrl-C or SIGTERM stop them in order: bot, web, beat, the worker, then the embedded Redis (the CLI
+    stops the embedded PostgreSQL after this returns).
 
     ``settings.database_url`` is set: the CLI started the embedded PostgreSQL when DATABASE_URL was not.
     """
@@ -103,24 +140,21 @@ def serve(settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    children = {
-        name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
-        for name, cmd in process_commands(env, settings.data_dir).items()
-    }
+    children = {name: _Child(name, cmd) for name, cmd in process_commands(env, settings.data_dir).items()}
+    for child in children.values():
+        child.start(env)
     print(f"Socrate is running at http://{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '5000')} "
           f"({', '.join(children)}): open it in a browser to sign up; press Ctrl-C to stop",
           flush=True)  # fmt: skip
-    exit_code = 0
     try:
         while not stopping:
-            dead = [name for name, proc in children.items() if proc.poll() is not None]
-            if dead:
-                print(f"{', '.join(dead)} exited; stopping everything", flush=True)
-                exit_code = 1
-                break
+            for child in children.values():
+                child.supervise(env, time.monotonic())
             time.sleep(0.5)
     finally:
-        _stop(children)
+        for name in STOP_ORDER:  # the doors first, the worker last (it finishes or hands back its run)
+            if name in children:
+                children[name].stop(WORKER_STOP_GRACE_SECONDS if name == "worker" else STOP_GRACE_SECONDS)
         if redis_server:
             redis_server.stop()
-    return exit_code
+    return 0

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 import redis
 from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
 
-from socrate import documents
+from socrate import documents, leases
 from socrate.context import Context
 from socrate.db import session_scope
 from socrate.models import ACTIVE_STATUSES, Document, LinkCode, Tenant, utcnow
@@ -151,33 +152,58 @@ def _remove_expired_link_codes(ctx: Context, now: datetime, dry_run: bool) -> li
 
 
 def recover_stuck(ctx: Context, queue: TaskQueue, now: datetime | None = None) -> dict[str, int]:
-    """Re-dispatch queued/processing documents that no worker holds (bounded), else fail them."""
+    """Re-dispatch documents no worker is running (bounded), else fail them: a processing run whose
+    lease ran out (its worker died) or a queued one whose message nobody holds (a lost broker)."""
     with single_run(ctx.settings.redis_url, "recover") as acquired:
         if not acquired:
             return {"skipped": 1}
         now = now or utcnow()
         held = queue.held_task_ids()
-        quiet = ctx.settings.stuck_after_seconds * (1 if held is not None else NOT_HELD_UNKNOWN_FACTOR)
-        hard_limit = ctx.settings.task_time_limit + ctx.settings.stuck_after_seconds
-        counts = {"requeued": 0, "failed": 0}
+        factor = 1 if held is not None else NOT_HELD_UNKNOWN_FACTOR
+        lost = (Document.status == "queued") & (
+            Document.updated_at < now - timedelta(seconds=ctx.settings.stuck_after_seconds * factor)
+        )
+        counts = {"requeued": 0, "failed": 0, "unsent": 0}
         with session_scope(ctx.sessions) as session:
-            stmt = select(Document).where(
-                Document.status.in_(ACTIVE_STATUSES), Document.updated_at < now - timedelta(seconds=quiet)
-            )
+            stmt = select(Document).where(lost | leases.expired(now, ctx.settings.lease_seconds * factor))
             for doc in session.scalars(stmt).all():
-                overdue = doc.started_at is not None and doc.started_at < now - timedelta(seconds=hard_limit)
-                if held is not None and doc.task_id in held and not overdue:
-                    continue
-                if doc.attempts >= MAX_ATTEMPTS or overdue:
-                    _fail(doc, now, overdue)
-                    session.commit()
-                    counts["failed"] += 1
-                elif documents.requeue(
-                    session, doc, queue, "Re-queued: the previous worker stopped responding"
-                ):
-                    counts["requeued"] += 1
+                if held is not None and doc.task_id in held and not _overdue(ctx, doc, now):
+                    continue  # a worker has it (queued behind others, or a run whose beats are late)
+                counts[_requeue_or_fail(ctx, session, doc, queue, now, "its worker stopped responding")] += 1
     log.info("recovery done requeued=%d failed=%d", counts["requeued"], counts["failed"])
     return counts
+
+
+def recover_orphans(ctx: Context, queue: TaskQueue, worker: str) -> dict[str, int]:
+    """At worker start-up: what this node name was running when it died is re-queued at once (a node
+    that is starting runs nothing yet, so none of these runs is alive)."""
+    counts = {"requeued": 0, "failed": 0, "unsent": 0}
+    now = utcnow()
+    with session_scope(ctx.sessions) as session:
+        stmt = select(Document).where(Document.status == "processing", Document.worker == worker)
+        for doc in session.scalars(stmt).all():
+            counts[_requeue_or_fail(ctx, session, doc, queue, now, "its worker restarted")] += 1
+    if any(counts.values()):
+        log.info("orphans recovered worker=%s counts=%s", worker, counts)
+    return counts
+
+
+def _overdue(ctx: Context, doc: Document, now: datetime) -> bool:
+    hard_limit = ctx.settings.task_time_limit + ctx.settings.stuck_after_seconds
+    return doc.started_at is not None and doc.started_at < now - timedelta(seconds=hard_limit)
+
+
+def _requeue_or_fail(
+    ctx: Context, session: Session, doc: Document, queue: TaskQueue, now: datetime, why: str
+) -> str:
+    """'requeued'; 'failed' once the document has used its attempts or its time; 'unsent' if the broker
+    is down (the row is queued under a new task id: the next recovery sends it)."""
+    overdue = _overdue(ctx, doc, now)
+    if doc.attempts >= MAX_ATTEMPTS or overdue:
+        _fail(doc, now, overdue)
+        session.commit()
+        return "failed"
+    return "requeued" if documents.requeue(session, doc, queue, f"Re-queued: {why}") else "unsent"
 
 
 def _fail(doc: Document, now: datetime, overdue: bool) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from socrate import embedding, encoders, encoding, logs, metrics
+from socrate import embedding, encoders, encoding, leases, logs, metrics
 from socrate.config import Settings
 from socrate.db import session_scope
 from socrate.encoding import Encoder
@@ -127,9 +127,14 @@ class _Reporter:
 
 
 def _claim(
-    factory: sessionmaker[Session], tenant_id: str, document_id: str, task_id: str, previous_error: str | None
+    factory: sessionmaker[Session],
+    tenant_id: str,
+    document_id: str,
+    task_id: str,
+    previous_error: str | None,
+    worker: str | None,
 ) -> _Claim | str:
-    """Take ownership for this run, or say why not (a final status, or 'superseded')."""
+    """Take ownership (and the lease) for this run, or say why not (a final status, or 'superseded')."""
     with session_scope(factory) as session:
         tenant = session.scalars(select(Tenant).where(Tenant.id == tenant_id).with_for_update()).first()
         try:  # row lock: a concurrent cancel or retry must not be overwritten by this claim
@@ -148,7 +153,8 @@ def _claim(
             raise Busy
         doc.attempts += 1
         doc.status, doc.task_state, doc.progress, doc.message = "processing", "STARTED", 10, "Reading file"
-        doc.started_at = doc.updated_at = utcnow()
+        doc.started_at = doc.updated_at = doc.heartbeat_at = utcnow()
+        doc.worker = worker
         doc.error_message = None
         if previous_error:
             doc.last_error = previous_error
@@ -167,13 +173,15 @@ def process(
     is_timeout: Callable[[BaseException], bool] = lambda exc: False,
     previous_error: str | None = None,
     deadline: float | None = None,
+    worker: str | None = None,
 ) -> str:
     """Run one document to a final status; raises Busy or Transient for the task to re-queue.
 
     ``previous_error`` is why an earlier attempt of this task gave up (kept as ``last_error``);
-    ``deadline`` (``time.monotonic()`` value) fails the run as timed out at its next progress write.
+    ``deadline`` (``time.monotonic()`` value) fails the run as timed out at its next progress write;
+    ``worker`` is the Celery node name that holds the run's lease.
     """
-    claim = _claim(factory, tenant_id, document_id, task_id, previous_error)
+    claim = _claim(factory, tenant_id, document_id, task_id, previous_error, worker)
     if isinstance(claim, str):
         ids = logs.fields(tenant_id=tenant_id, document_id=document_id, task_id=task_id, reason=claim)
         log.info("nothing to do", extra=ids)
@@ -182,8 +190,9 @@ def process(
     report = _Reporter(factory, tenant_id, document_id, task_id, deadline)
     report.progress = 10
     prefix = storage.document_prefix(tenant_id, document_id)
+    lease = leases.Heartbeat(factory, tenant_id, document_id, task_id, settings.lease_seconds)
     try:
-        with storage.workspace(prefix) as work:
+        with lease, storage.workspace(prefix) as work:
             try:
                 source = storage.fetch(claim.source_key, work)
             except FileNotFoundError:

@@ -227,7 +227,7 @@ def isolated_stack(services, settings, tmp_path) -> Iterator[Stack]:  # type: ig
     app = create_app(own, queue=TaskQueue(celery))
     stack = Stack(redis_server, app, celery, {**services, "REDIS_URL": redis_server.url}, tmp_path)
     yield stack
-    stack.redis.stop()  # the one running now: a test may have restarted it
+    stack.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psutil
@@ -24,38 +24,25 @@ ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 180
 
 
-class Worker:
-    """``celery worker`` (prefork, one child) in its own process group, logging to ``log_path``."""
+class Child:
+    """A ``celery`` command in its own process group, logging to ``log_path``."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1, cwd: Path = ROOT) -> None:
-        self.env, self.log_path, self.concurrency, self.cwd = env, log_path, concurrency, cwd
-        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    def __init__(self, env: dict[str, str], log_path: Path, cwd: Path = ROOT) -> None:
+        self.env, self.log_path, self.cwd = env, log_path, cwd
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, celery_app) -> Worker:  # type: ignore[no-untyped-def]
-        cmd = [sys.executable, "-m", "celery", "-A", "celery_config", "worker", "-Q", "documents,maintenance",
-               "-c", str(self.concurrency), "-n", self.name, "--loglevel", "info", "-E"]  # fmt: skip
+    def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=self.cwd, env={**os.environ, **self.env}, stdout=log,
+            self.proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "celery_config", *args],
+                                         cwd=self.cwd, env={**os.environ, **self.env}, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited early:\n{self.log()}")
-            if celery_app.control.ping(destination=[self.name], timeout=1.0):
-                return self
-        self.kill()
-        raise RuntimeError(f"worker did not answer pings:\n{self.log()}")
+        return self.proc
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
-    def children(self) -> list[psutil.Process]:
-        assert self.proc is not None
-        return psutil.Process(self.proc.pid).children(recursive=True)
-
     def kill(self) -> None:
-        """kill -9 the whole worker (main process and pool children), like a lost container."""
+        """kill -9 the whole process group (a worker's pool children too), like a lost container."""
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
@@ -69,6 +56,40 @@ class Worker:
                 self.kill()
 
 
+class Beat(Child):
+    """``celery beat`` on the product's schedule (socrate.config defaults unless ``env`` says else)."""
+
+    def start(self) -> Beat:
+        self._spawn("beat", "--loglevel", "info", "--schedule", str(self.log_path.with_suffix(".schedule")))
+        return self
+
+
+class Worker(Child):
+    """``celery worker`` (prefork, one child); ``start`` again after ``kill`` is the same node restarting."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1, cwd: Path = ROOT) -> None:
+        super().__init__(env, log_path, cwd)
+        self.concurrency = concurrency
+        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+
+    def start(self, celery_app) -> Worker:  # type: ignore[no-untyped-def]
+        self._spawn("worker", "-Q", "documents,maintenance", "-c", str(self.concurrency), "-n", self.name,
+                    "--loglevel", "info", "-E")  # fmt: skip
+        assert self.proc is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log()}")
+            if celery_app.control.ping(destination=[self.name], timeout=1.0):
+                return self
+        self.kill()
+        raise RuntimeError(f"worker did not answer pings:\n{self.log()}")
+
+    def children(self) -> list[psutil.Process]:
+        assert self.proc is not None
+        return psutil.Process(self.proc.pid).children(recursive=True)
+
+
 @dataclass
 class Stack:
     """An app, Celery client and workers on a private Redis, sharing the suite's database."""
@@ -78,14 +99,28 @@ class Stack:
     celery: Celery
     env: dict[str, str]
     tmp: Path
+    children: list[Child] = field(default_factory=list)
 
     def worker(self, concurrency: int = 1, **env: str) -> Worker:
-        return Worker({**self.env, **env}, self.tmp / "worker.log", concurrency).start(self.celery)
+        worker = Worker({**self.env, **env}, self.tmp / "worker.log", concurrency)
+        self.children.append(worker)
+        return worker.start(self.celery)
+
+    def beat(self, **env: str) -> Beat:
+        beat = Beat({**self.env, **env}, self.tmp / "beat.log")
+        self.children.append(beat)
+        return beat.start()
+
+    def close(self) -> None:
+        """Stop what a test left running (it may have failed half-way), then the Redis running now."""
+        for child in self.children:
+            child.kill()
+        self.redis.stop()
 
     def recover(self) -> dict[str, int]:
-        """What Beat's recovery job does, with a 1-second quiet period instead of minutes."""
+        """What Beat's recovery job does, with 1-second leases and quiet periods instead of a minute."""
         ctx = self.app.extensions["socrate"]
-        quick = replace(ctx, settings=ctx.settings.with_(stuck_after_seconds=1))
+        quick = replace(ctx, settings=ctx.settings.with_(stuck_after_seconds=1, lease_seconds=1))
         time.sleep(1.5)
         return maintenance.recover_stuck(quick, TaskQueue(self.celery))
 

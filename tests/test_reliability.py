@@ -111,9 +111,10 @@ def test_redelivered_task_reuses_the_finished_outputs(client, worker, tenant, ct
 
 def test_recovery_requeues_a_document_no_worker_holds(client, worker, tenant, ctx, celery_app):  # type: ignore[no-untyped-def]
     doc_id = _ready_document(client, tenant)
-    # As left by a worker killed mid-task: processing, silent for an hour, its task nowhere.
+    # As left by a worker killed mid-task: processing, its lease not renewed for an hour, its task nowhere.
+    hour_ago = utcnow() - timedelta(hours=1)
     _set(ctx, doc_id, status="processing", progress=40, task_id=str(uuid.uuid4()), attempts=1,
-         updated_at=utcnow() - timedelta(hours=1), started_at=utcnow() - timedelta(hours=1))  # fmt: skip
+         updated_at=hour_ago, heartbeat_at=hour_ago, started_at=hour_ago)  # fmt: skip
     counts = maintenance.recover_stuck(ctx, TaskQueue(celery_app))
     assert counts["requeued"] >= 1
     final, _ = wait_done(client, tenant, doc_id)
@@ -124,7 +125,8 @@ def test_recovery_requeues_a_document_no_worker_holds(client, worker, tenant, ct
 def test_recovery_fails_a_document_out_of_attempts(client, worker, tenant, ctx, celery_app):  # type: ignore[no-untyped-def]
     doc_id = _ready_document(client, tenant)
     _set(ctx, doc_id, status="processing", task_id=str(uuid.uuid4()), attempts=processing.MAX_ATTEMPTS,
-         updated_at=utcnow() - timedelta(hours=1), started_at=utcnow() - timedelta(minutes=61))  # fmt: skip
+         updated_at=utcnow() - timedelta(hours=1), heartbeat_at=utcnow() - timedelta(hours=1),
+         started_at=utcnow() - timedelta(minutes=61))  # fmt: skip
     maintenance.recover_stuck(ctx, TaskQueue(celery_app))
     status = client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers).get_json()
     assert status["status"] == "failed" and "did not complete after 3 attempts" in status["message"]
@@ -134,7 +136,8 @@ def test_recovery_leaves_recent_and_final_documents_alone(client, worker, tenant
     doc_id = _ready_document(client, tenant)
     _set(ctx, doc_id, updated_at=utcnow() - timedelta(days=2))
     busy = _ready_document(client, tenant)
-    _set(ctx, busy, status="processing", task_id=str(uuid.uuid4()), updated_at=utcnow())
+    now = utcnow()
+    _set(ctx, busy, status="processing", task_id=str(uuid.uuid4()), updated_at=now, heartbeat_at=now)
     maintenance.recover_stuck(ctx, TaskQueue(celery_app))
     assert _get(ctx, doc_id).status == "ready" and _get(ctx, busy).status == "processing"
     _set(ctx, busy, status="ready")

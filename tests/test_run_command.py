@@ -4,8 +4,11 @@ bot when a token is set), an admin command beside it on the same database, clean
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import psutil
 
@@ -44,9 +47,30 @@ def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(fak
         assert [row["document_id"] for row in json.loads(listed.stdout)] == [doc_id]
         assert embedded.running(cluster) == server and stack.wait(doc_id)["status"] == "ready"
 
+        # A process that dies (here the whole worker, kill -9) is restarted; the product carries on.
+        launched = psutil.Process(stack.process.pid).children()
+        worker = next(c for c in launched if " worker " in " ".join(c.cmdline()))
+        os.killpg(worker.pid, signal.SIGKILL)
+        # Uploaded only once the new worker is up: a message pushed while the dead one's connection is
+        # still closing can be lost with it (Redis hands it over before the kill lands; recovery finds
+        # such a queued document after STUCK_AFTER_SECONDS).
+        deadline = time.monotonic() + 180
+        while "restarting worker" not in (stack.data_dir / "serve.log").read_text(errors="replace") or (
+            stack.http.get("/readyz").json()["components"]["workers"]["workers"] < 1
+        ):
+            assert time.monotonic() < deadline, "the worker was not restarted"
+            time.sleep(0.5)
+        after, _ = stack.upload(docgen.txt("en"), "after-the-crash.txt")
+        assert stack.wait(after, poll=0.2, timeout=300)["status"] == "ready"
+        children = psutil.Process(stack.process.pid).children(recursive=True)
+
     assert stack.process.returncode == 0
     log = (stack.data_dir / "serve.log").read_text()
     assert f"Socrate is running at http://127.0.0.1:{stack.env['PORT']}" in log
     assert demo_key in log  # printed on first run
+    assert "worker exited (code -9); restarting it in 1 s" in log
+    stops = [log.index(f"stopping {name}") for name in ("bot", "web", "beat", "worker")]
+    assert stops == sorted(stops)  # the doors first, the worker last, Redis after it:
+    assert "Connection to broker lost" not in log[stops[-1] :]
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert embedded.running(cluster) is None  # the embedded PostgreSQL stopped with the rest
