@@ -58,18 +58,18 @@ def facts(chunks: int | None, language: str | None, pages: int | None, tokens: i
 
 def progress_text(doc: ChatStatus) -> str:
     """The status message while the document moves, and its final form."""
-    icon_ = icon(doc.status)
+    icon_, short_id = icon(doc.status), f"id {doc.document_id[:8]}"  # what /status and /delete take
     if doc.status == "ready":
         rest = facts(None, doc.language, doc.pages, doc.total_tokens)
         summary = " · ".join(filter(None, [f"{doc.total_chunks or 0} chunks", rest]))
-        return (f"{icon_} {doc.filename} is ready\n{bar(100)} 100% · Complete\n{summary}"
+        return (f"{icon_} {doc.filename} is ready · {short_id}\n{bar(100)} 100% · Complete\n{summary}"
                 "\n\nAsk me about it: /ask <question>")  # fmt: skip
     if doc.status == "failed":
-        return f"{icon_} {doc.filename} could not be processed.\n{doc.error_message or doc.message}"
+        reason = doc.error_message or doc.message
+        return f"{icon_} {doc.filename} could not be processed ({short_id}).\n{reason}"
     if doc.status == "cancelled":
-        return f"{icon_} {doc.filename} was cancelled."
-    head = f"{icon_} {doc.filename} · id {doc.document_id[:8]}"
-    return f"{head}\n{bar(doc.progress)} {doc.progress}% · {doc.message}"
+        return f"{icon_} {doc.filename} was cancelled ({short_id})."
+    return f"{icon_} {doc.filename} · {short_id}\n{bar(doc.progress)} {doc.progress}% · {doc.message}"
 
 
 def trim(text: str, limit: int) -> str:

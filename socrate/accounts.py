@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from socrate import tenants
+from socrate import tenants, textfields
 from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, Unauthorized
 from socrate.models import User
@@ -74,7 +74,8 @@ def check_password_strength(password: str, email: str) -> None:
 
 def signup(session: Session, email: str, password: str, settings: Settings) -> User:
     """A new tenant named after the email, with its owner user; Conflict if the email is taken."""
-    email = normalise_email(email)
+    email = normalise_email(textfields.refuse_controls(email, "Email"))
+    textfields.refuse_controls(password, "Password")
     if not _EMAIL.match(email) or len(email) > 320:
         raise BadRequest("Enter a valid email address")
     check_password_strength(password, email)
@@ -94,7 +95,8 @@ def signup(session: Session, email: str, password: str, settings: Settings) -> U
 
 def authenticate(session: Session, email: str, password: str) -> User:
     """The user for these credentials; one message for unknown email and wrong password alike."""
-    user = session.scalars(select(User).where(User.email == normalise_email(email))).first()
+    email = normalise_email(textfields.refuse_controls(email, "Email"))
+    user = session.scalars(select(User).where(User.email == email)).first()
     if user is None or not user.password_hash:
         verify_password(_DUMMY_HASH, password)  # same work either way: no timing oracle for emails
         raise Unauthorized(WRONG_CREDENTIALS)

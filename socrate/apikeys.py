@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
+from socrate import textfields
 from socrate.errors import BadRequest, NotFound, Unauthorized
 from socrate.models import ApiKey, iso, utcnow
 from socrate.tenancy import get_owned, select_owned
@@ -30,7 +31,7 @@ def _hash(key: str) -> str:
 
 def issue(session: Session, tenant_id: str, name: str = "default") -> tuple[ApiKey, str]:
     """Create a key; the plaintext is returned here and never again."""
-    name = name.strip()
+    name = textfields.refuse_controls(name, "Key name").strip()
     if not name or len(name) > 200:
         raise BadRequest("Key name must be 1-200 characters")
     prefix = secrets.token_hex(PREFIX_LEN // 2)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from socrate import apikeys, filetypes, logs, metrics
+from socrate import apikeys, filetypes, logs, metrics, textfields
 from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, NotFound, QuotaExceeded, ServiceUnavailable, Unauthorized
 from socrate.models import ACTIVE_STATUSES, DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, iso, utcnow
@@ -26,6 +26,7 @@ from socrate.tenancy import get_key_and_owned_columns, get_owned, get_owned_colu
 
 log = logging.getLogger(__name__)
 MAX_LIST_LIMIT = 200
+MAX_LIST_OFFSET = 1_000_000_000  # beyond any tenant's quota; PostgreSQL's OFFSET is a 64-bit integer
 QUEUED_MESSAGE = "Document uploaded and queued for processing"
 MIN_PREFIX = 8
 _ID_CHARS = set("0123456789abcdef-")
@@ -70,6 +71,7 @@ def create(
     """
     if source not in DOCUMENT_SOURCES:
         raise ValueError(f"unknown source {source!r}")
+    title = textfields.shown(textfields.refuse_controls(upload.title or "", "Title"))[:500]
     filename = filetypes.clean_filename(upload.filename or "")
     if not filename:
         raise BadRequest("No file was uploaded (multipart field 'file')")
@@ -91,7 +93,7 @@ def create(
         doc = Document(
             id=doc_id,
             tenant_id=tenant_id,
-            title=(upload.title or "").strip()[:500] or filename,
+            title=title or filename,
             filename=filename[:500],
             source=source,
             content_type=filetypes.CONTENT_TYPES[kind],
@@ -185,8 +187,8 @@ def list_documents(
     """The tenant's documents, newest first, with the total for pagination."""
     if status is not None and status not in DOCUMENT_STATUSES:
         raise BadRequest(f"status must be one of: {', '.join(DOCUMENT_STATUSES)}")
-    if not 1 <= limit <= MAX_LIST_LIMIT or offset < 0:
-        raise BadRequest(f"limit must be 1-{MAX_LIST_LIMIT} and offset >= 0")
+    if not 1 <= limit <= MAX_LIST_LIMIT or not 0 <= offset <= MAX_LIST_OFFSET:
+        raise BadRequest(f"limit must be 1-{MAX_LIST_LIMIT} and offset 0-{MAX_LIST_OFFSET:,}")
     stmt = select_owned(Document, tenant_id)
     if status is not None:
         stmt = stmt.where(Document.status == status)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
 import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePath, PurePosixPath
 
+from socrate import textfields
 from socrate.errors import UnsupportedType
 
 KINDS = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
@@ -23,9 +23,9 @@ MAX_FILENAME_CHARS = 200
 
 
 def clean_filename(raw: str) -> str:
-    """The name to show and store: no folders, control or bidi/format characters, bounded length."""
+    """The name to show and store: no folders, no invisible characters (textfields.shown), bounded length."""
     name = PurePosixPath(raw.replace("\\", "/")).name
-    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf")).strip().lstrip(".")
+    name = textfields.shown(name).lstrip(".")
     if len(name) > MAX_FILENAME_CHARS:
         suffix = PurePath(name).suffix[:16]
         name = name[: MAX_FILENAME_CHARS - len(suffix)] + suffix

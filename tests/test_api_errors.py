@@ -185,6 +185,46 @@ def test_status_by_key_and_by_dashboard_session_answer_alike(app):  # type: igno
     assert wrong.status_code == 401 and "error" in wrong.get_json()
 
 
+def test_nul_and_control_characters_in_text_fields_are_a_400_naming_the_field(app, client, tenant):  # type: ignore[no-untyped-def]
+    from tests.web_session import csrf_from
+
+    titled = client.post(
+        "/api/documents/upload",
+        data={"file": (io.BytesIO(docgen.txt()), "doc.txt"), "title": "bad\x00title"},
+        headers=tenant.headers,
+    )
+    assert titled.status_code == 400 and "Title" in titled.get_json()["error"]
+    found = client.get("/api/search", query_string={"q": "a\x00b"}, headers=tenant.headers)
+    assert found.status_code == 400 and "NUL" in found.get_json()["error"]
+    for path, email in (("/signup", "nul\x00@example.com"), ("/login", "who\x00@example.com")):
+        browser = app.test_client()
+        token = csrf_from(browser.get(path).get_data(as_text=True))
+        form = {"csrf_token": token, "email": email, "password": "long enough pass 42"}
+        answer = browser.post(path, data=form)
+        assert answer.status_code == 400
+        assert "Email must not contain control characters" in answer.get_data(as_text=True)
+    user = sign_up(app, "keys-nul")
+    named = user.client.post("/api/keys", json={"name": "ci\x00bot"}, headers=user.headers)
+    assert named.status_code == 400 and "Key name" in named.get_json()["error"]
+
+
+def test_titles_are_shown_without_invisible_or_layout_characters(client, tenant):  # type: ignore[no-untyped-def]
+    response = client.post(
+        "/api/documents/upload",
+        data={"file": (io.BytesIO(docgen.txt()), "doc.txt"), "title": " \u202eevil\u202c fake\u2028name "},
+        headers=tenant.headers,
+    )
+    doc_id = response.get_json()["document_id"]
+    shown = client.get(f"/api/documents/{doc_id}", headers=tenant.headers).get_json()["title"]
+    assert shown == "evil fakename"
+
+
+@pytest.mark.parametrize("query", ["offset=9223372036854775808", "offset=-1", "limit=0", "limit=x"])
+def test_list_parameters_out_of_range_are_a_400(client, tenant, query):  # type: ignore[no-untyped-def]
+    response = client.get(f"/api/documents?{query}", headers=tenant.headers)
+    assert response.status_code == 400 and ("limit" in response.get_json()["error"])
+
+
 def test_list_is_newest_first_with_filter_and_pagination(client, make_tenant):  # type: ignore[no-untyped-def]
     tenant = make_tenant("lister")
     ids = [upload(client, tenant, docgen.txt(), f"d{i}.txt").get_json()["document_id"] for i in range(3)]

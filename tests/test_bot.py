@@ -78,6 +78,8 @@ def test_txt_and_pdf_each_get_one_status_message_edited_up_to_ready(bot, fake, c
     docs = _documents(ctx, _tenant_of(ctx, 5002))
     assert sorted((d.filename, d.source, d.status) for d in docs) == [
         ("notes.txt", "telegram", "ready"), ("report.pdf", "telegram", "ready")]  # fmt: skip
+    for doc in docs:  # the final message names the id that /status and /delete take
+        assert f"is ready · id {doc.id[:8]}" in final_status(fake, 5002, doc.filename).text
     assert "30 pages" in final_status(fake, 5002, "report.pdf").text
 
 

@@ -32,6 +32,7 @@ from socrate.errors import BadRequest, NotFound, TooLarge, UnsupportedType
 from socrate.models import Document, Tenant, utcnow
 from socrate.storage.s3 import PART_BYTES, S3Storage
 from tests import docgen
+from tests.conftest import upload
 from tests.processes import ROOT, Worker
 
 MB = 1024 * 1024
@@ -108,6 +109,17 @@ def _body(s3: S3Storage, key: str) -> bytes:
 
 def _pattern(size: int) -> bytes:
     return hashlib.sha256(str(size).encode()).digest() * (size // 32) + b"x" * (size % 32)
+
+
+def test_an_s3_outage_during_upload_is_a_503_and_keeps_nothing(s3_settings, celery_app, make_tenant):  # type: ignore[no-untyped-def]
+    from socrate.queue import TaskQueue
+    from socrate.web import create_app
+
+    dead = s3_settings.with_(s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
+    client, tenant = create_app(dead, queue=TaskQueue(celery_app)).test_client(), make_tenant("s3-outage")
+    response = upload(client, tenant, docgen.txt(), "doc.txt")
+    assert response.status_code == 503 and "storage is unavailable" in response.get_json()["error"]
+    assert client.get("/api/documents", headers=tenant.headers).get_json()["total"] == 0
 
 
 def test_large_upload_streams_in_parts_with_size_and_sha256(s3):  # type: ignore[no-untyped-def]

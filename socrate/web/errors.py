@@ -27,7 +27,8 @@ JSON_PREFIXES = ("/api/", "/healthz", "/readyz")
 
 
 def status_for(exc: errors.SocrateError) -> int:
-    return STATUS.get(type(exc), 400)
+    """By the nearest mapped class: a StorageUnavailable is a ServiceUnavailable (503), not a 400."""
+    return next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), 400)
 
 
 def _answer(message: str, code: int) -> tuple[Response | str, int]:
