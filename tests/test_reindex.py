@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from alembic import command
+from sqlalchemy import insert, update
 
 from socrate import context, migrate, search, tenants
 from socrate.config import Settings
@@ -28,14 +29,14 @@ def _encoded_document(
     """A ready document as the previous version left it: a row and memvid's outputs in storage."""
     encoder = get_encoder()
     text = docgen.txt(language, count=count, needle=needle).decode()
-    doc = Document(tenant_id=tenant_id, title="t", filename=f"{language}.txt", source="api",
-                   content_type="text/plain", file_kind="txt", size_bytes=len(text), sha256="0" * 64,
-                   storage_key="unused", status="ready", progress=100, message="Complete", language=language,
-                   task_state="SUCCESS", processed_at=utcnow())  # fmt: skip
+    # Only the columns that version had: a Core INSERT names just these (the model has grown since).
+    row = dict(tenant_id=tenant_id, title="t", filename=f"{language}.txt", source="api",
+               content_type="text/plain", file_kind="txt", size_bytes=len(text), sha256="0" * 64,
+               storage_key="unused", status="ready", progress=100, message="Complete", language=language,
+               task_state="SUCCESS", processed_at=utcnow())  # fmt: skip
     with ctx.sessions() as session:
-        session.add(doc)
-        session.flush()
-        folder = f"tenants/{tenant_id}/documents/{doc.id}/memvid"
+        doc_id = session.execute(insert(Document).values(**row).returning(Document.id)).scalar_one()
+        folder = f"tenants/{tenant_id}/documents/{doc_id}/memvid"
         chunks = encoder.chunk(text, 1200, 200)
         memory = encoder.encode(chunks.texts, ctx.settings.storage_dir / folder, lambda done, total: None)
         outputs = {"index": f"{folder}/{memory.index_file}", "metadata": f"{folder}/{memory.metadata_file}"}
@@ -43,9 +44,10 @@ def _encoded_document(
             outputs["windows"] = f"{folder}/{memory.windows_file}"
         else:  # encoded before windows existed: memvid's one vector per chunk is all there is
             (ctx.settings.storage_dir / folder / str(memory.windows_file)).unlink()
-        doc.outputs, doc.total_chunks = outputs, memory.chunks
+        recorded = {"outputs": outputs, "total_chunks": memory.chunks}
+        session.execute(update(Document).where(Document.id == doc_id).values(**recorded))
         session.commit()
-        return doc.id
+        return str(doc_id)
 
 
 def _reindex(env: dict[str, str], *args: str) -> str:
