@@ -8,6 +8,7 @@ import hmac
 import logging
 import re
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from socrate import tenants, textfields
 from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, Unauthorized
 from socrate.models import User
+from socrate.ratelimit import Limit, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,34 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1  # werkzeug's defaults: ~32 MiB and t
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 WRONG_CREDENTIALS = "Wrong email or password"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Where attempts are counted (the shared rate limiter), who makes them (the client address), and
+    how many are allowed."""
+
+    limiter: RateLimiter
+    address: str
+    login_failures: Limit  # per account and per address
+    signups: Limit  # per address
+
+    @classmethod
+    def of(cls, limiter: RateLimiter, address: str, settings: Settings) -> Gate:
+        return cls(limiter, address, Limit(settings.login_failures_per_15_minutes, 15 * 60),
+                   Limit(settings.signups_per_hour_per_address, 3600))  # fmt: skip
+
+    def check_login(self, email: str) -> None:
+        for scope, identity in self._login_keys(email):
+            self.limiter.check(scope, identity, self.login_failures)
+
+    def count_failed_login(self, email: str) -> None:
+        for scope, identity in self._login_keys(email):
+            self.limiter.add(scope, identity, self.login_failures)
+
+    def _login_keys(self, email: str) -> tuple[tuple[str, str], ...]:
+        account = hashlib.sha256(email.encode()).hexdigest()[:32]  # no e-mail addresses in Redis keys
+        return ("login-account", account), ("login-address", self.address)
 
 
 def _b64(raw: bytes) -> str:
@@ -72,8 +102,12 @@ def check_password_strength(password: str, email: str) -> None:
         raise BadRequest("Password is too weak: avoid repeated characters and your email address")
 
 
-def signup(session: Session, email: str, password: str, settings: Settings) -> User:
-    """A new tenant named after the email, with its owner user; Conflict if the email is taken."""
+def signup(session: Session, email: str, password: str, settings: Settings, gate: Gate | None = None) -> User:
+    """A new tenant named after the email, with its owner user; Conflict if the email is taken.
+
+    With a ``gate``, its address may only try so many times an hour."""
+    if gate is not None:
+        gate.limiter.hit("signup", gate.address, gate.signups)
     email = normalise_email(textfields.refuse_controls(email, "Email"))
     textfields.refuse_controls(password, "Password")
     if not _EMAIL.match(email) or len(email) > 320:
@@ -93,13 +127,23 @@ def signup(session: Session, email: str, password: str, settings: Settings) -> U
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
-    """The user for these credentials; one message for unknown email and wrong password alike."""
+def authenticate(session: Session, email: str, password: str, gate: Gate | None = None) -> User:
+    """The user for these credentials; one message for unknown email and wrong password alike.
+
+    With a ``gate``, an account and an address may each fail so many times per window; past
+    that every attempt is refused (429) until the window ends, the right password too: guessing
+    stops, and the owner waits at most one window."""
     email = normalise_email(textfields.refuse_controls(email, "Email"))
+    if gate is not None:
+        gate.check_login(email)
     user = session.scalars(select(User).where(User.email == email)).first()
     if user is None or not user.password_hash:
         verify_password(_DUMMY_HASH, password)  # same work either way: no timing oracle for emails
-        raise Unauthorized(WRONG_CREDENTIALS)
-    if not verify_password(user.password_hash, password):
+        user = None
+    elif not verify_password(user.password_hash, password):
+        user = None
+    if user is None:
+        if gate is not None:
+            gate.count_failed_login(email)
         raise Unauthorized(WRONG_CREDENTIALS)
     return user

@@ -38,6 +38,13 @@ def _bool_or_auto(env: dict[str, str], name: str) -> bool | None:
     raise ValueError(f"{name} must be true, false or auto, not {raw!r}")
 
 
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of: {', '.join(a for a in allowed if a)} (got {value!r})")
+    return value
+
+
 def _int(env: dict[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     return int(raw) if raw not in (None, "") else default
@@ -69,12 +76,16 @@ class Settings:
     max_docx_uncompressed_bytes: int = 200 * MB
     max_text_chars: int = 5_000_000
     rate_limit_per_minute: int = 600
+    login_failures_per_15_minutes: int = 10
+    signups_per_hour_per_address: int = 10
     upload_limit_per_minute: int = 60
+    trusted_proxy_hops: int = 0  # proxies in front whose X-Forwarded-For/-Proto are believed (Railway: 1)
     session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
     storage_backend: str = "local"  # local | s3
     s3_bucket: str = ""
     s3_endpoint_url: str | None = None  # None: AWS itself
     s3_region: str = "us-east-1"
+    s3_addressing_style: str = ""  # path | virtual | auto; empty: path with S3_ENDPOINT_URL, else auto
     storage_cache_dir: Path = Path("data/storage-cache")
     storage_cache_mb: int = 1024
     telegram_bot_token: str = ""
@@ -122,10 +133,14 @@ class Settings:
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600),
             upload_limit_per_minute=_int(env, "UPLOAD_LIMIT_PER_MINUTE", 60),
             session_cookie_secure=_bool_or_auto(env, "SESSION_COOKIE_SECURE"),
+            trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),
+            login_failures_per_15_minutes=_int(env, "LOGIN_FAILURES_PER_15_MINUTES", 10),
+            signups_per_hour_per_address=_int(env, "SIGNUPS_PER_HOUR_PER_ADDRESS", 10),
             storage_backend=env.get("STORAGE_BACKEND", "").strip().lower() or "local",
             s3_bucket=env.get("S3_BUCKET", ""),
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
             s3_region=env.get("S3_REGION") or "us-east-1",
+            s3_addressing_style=_choice(env, "S3_ADDRESSING_STYLE", ("", "auto", "path", "virtual")),
             storage_cache_dir=Path(env.get("STORAGE_CACHE_DIR") or data_dir / "storage-cache").resolve(),
             storage_cache_mb=_int(env, "STORAGE_CACHE_MB", 1024),
             telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN", ""),

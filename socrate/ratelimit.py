@@ -57,6 +57,25 @@ class RateLimiter:
             retry_after = max(1, int((window + 1) * limit.per_seconds - now) + 1)
             raise RateLimited(f"Too many requests; retry in {retry_after} s", retry_after)
 
+    def check(self, scope: str, identity: str, limit: Limit) -> None:
+        """RateLimited if ``identity`` has used up ``limit`` in this window; only ``add`` counts, so a
+        limit can count failures alone (log-ins). Exact: every call is a Redis round trip."""
+        now = time.time()
+        window = int(now // limit.per_seconds)
+        try:
+            used = int(self.client.get(f"{KEY_PREFIX}:{scope}:{identity}:{window}") or 0)
+        except redis.RedisError as exc:
+            log.warning("rate limiter unavailable scope=%s error=%r", scope, exc)
+            return
+        if used >= limit.requests:
+            retry_after = max(1, int((window + 1) * limit.per_seconds - now) + 1)
+            raise RateLimited(f"Too many attempts; retry in {retry_after} s", retry_after)
+
+    def add(self, scope: str, identity: str, limit: Limit) -> None:
+        """Count one event against ``check`` (fails open, like ``hit``)."""
+        key = f"{KEY_PREFIX}:{scope}:{identity}:{int(time.time() // limit.per_seconds)}"
+        self._flush(key, 1, 0, limit)
+
     def _flush(self, key: str, pending: int, shared: int, limit: Limit) -> int:
         try:
             total = self.client.incrby(key, pending)

@@ -66,6 +66,8 @@ def services(
         # Tests poll far faster than any client; test_rate_limits builds apps with real limits.
         "RATE_LIMIT_PER_MINUTE": "1000000",
         "UPLOAD_LIMIT_PER_MINUTE": "1000000",
+        "SIGNUPS_PER_HOUR_PER_ADDRESS": "1000000",  # every test signs up and logs in from 127.0.0.1
+        "LOGIN_FAILURES_PER_15_MINUTES": "1000000",
     }
     os.environ.update(env)  # celery_config and the worker subprocess read these
     client = redis.Redis.from_url(redis_url)

@@ -62,3 +62,55 @@ def test_shared_limit_holds_across_processes_within_the_batch_slack(services):  
         except RateLimited:
             pass
     assert limit.requests <= allowed <= limit.requests + 2 * limit.batch
+
+
+def _attempt(app, path: str, email: str, password: str, address: str, **headers: str):  # type: ignore[no-untyped-def]
+    from tests.web_session import csrf_from
+
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+    token = csrf_from(browser.get(path, headers=headers).get_data(as_text=True))
+    form = {"csrf_token": token, "email": email, "password": password}
+    return browser.post(path, data=form, headers=headers)
+
+
+def test_log_in_failures_are_throttled_per_account_and_per_address(settings, celery_app):  # type: ignore[no-untyped-def]
+    from socrate.queue import TaskQueue
+    from socrate.web import create_app
+    from tests.web_session import PASSWORD, sign_up, unique_email
+
+    app = create_app(settings.with_(login_failures_per_15_minutes=10), queue=TaskQueue(celery_app))
+    owner = sign_up(app, "guessed")
+    codes = [
+        _attempt(app, "/login", owner.email, f"guess number {i}", "10.0.0.1").status_code for i in range(10)
+    ]
+    assert codes == [401] * 10
+    # The account is closed to everyone until the window ends, its owner included, from anywhere.
+    locked = _attempt(app, "/login", owner.email, PASSWORD, "10.0.0.2")
+    assert locked.status_code == 429 and 1 <= int(locked.headers["Retry-After"]) <= 15 * 60 + 1
+    assert "Too many attempts" in locked.get_data(as_text=True)
+    # The address that guessed is closed for other accounts too; other addresses and accounts are not.
+    other = sign_up(app, "bystander")
+    assert _attempt(app, "/login", other.email, PASSWORD, "10.0.0.1").status_code == 429
+    assert _attempt(app, "/login", other.email, PASSWORD, "10.0.0.3").status_code == 302
+    sprayed = [
+        _attempt(app, "/login", unique_email("spray"), PASSWORD, "10.0.0.4").status_code for _ in range(11)
+    ]
+    assert sprayed == [401] * 10 + [429]
+
+
+def test_sign_ups_are_throttled_per_address_behind_the_configured_proxy(settings, celery_app):  # type: ignore[no-untyped-def]
+    from socrate.queue import TaskQueue
+    from socrate.web import create_app
+    from tests.web_session import PASSWORD, unique_email
+
+    limited = settings.with_(trusted_proxy_hops=1, signups_per_hour_per_address=10)
+    app = create_app(limited, queue=TaskQueue(celery_app))
+    proxied = {"X-Forwarded-For": "203.0.113.7"}  # the proxy's own address is the same for everyone
+    codes = [_attempt(app, "/signup", unique_email("bulk"), PASSWORD, "10.9.9.9", **proxied).status_code
+             for _ in range(11)]  # fmt: skip
+    assert codes == [302] * 10 + [429]
+    elsewhere = {"X-Forwarded-For": "198.51.100.1"}
+    assert (
+        _attempt(app, "/signup", unique_email("real"), PASSWORD, "10.9.9.9", **elsewhere).status_code == 302
+    )

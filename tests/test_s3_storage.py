@@ -360,3 +360,19 @@ def test_pipeline_across_processes_that_share_no_disk(isolated_stack, make_tenan
     finally:
         worker.stop()
         _stop(web)
+
+
+@pytest.mark.parametrize(
+    ("style", "endpoint", "expected"),
+    [("", "http://127.0.0.1:9", "path"), ("", None, "auto"), ("virtual", "http://127.0.0.1:9", "virtual")],
+)
+def test_addressing_style_follows_the_setting(settings, style, endpoint, expected):  # type: ignore[no-untyped-def]
+    chosen = settings.with_(s3_bucket="b", s3_endpoint_url=endpoint, s3_addressing_style=style)
+    assert S3Storage.from_settings(chosen).client.meta.config.s3["addressing_style"] == expected
+
+
+def test_an_unknown_addressing_style_is_refused_by_name():  # type: ignore[no-untyped-def]
+    from socrate.config import Settings
+
+    with pytest.raises(ValueError, match="S3_ADDRESSING_STYLE must be one of: auto, path, virtual"):
+        Settings.from_env({"S3_ADDRESSING_STYLE": "sideways"})

@@ -57,13 +57,15 @@ class S3Storage(Storage):
         """Credentials come from boto3's usual chain (``AWS_ACCESS_KEY_ID``...), never from us."""
         if not settings.s3_bucket:
             raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        # Unset: path-style for MinIO and most self-hosted endpoints, AWS keeps virtual hosts; some
+        # hosted buckets (Railway's) want virtual hosts behind their own endpoint.
+        style = settings.s3_addressing_style or ("path" if settings.s3_endpoint_url else "auto")
         config = Config(
             region_name=settings.s3_region,
             retries={"max_attempts": 4, "mode": "standard"},
             connect_timeout=5,
             read_timeout=60,
-            # MinIO and most self-hosted endpoints want path-style URLs; AWS keeps virtual hosts.
-            s3={"addressing_style": "path" if settings.s3_endpoint_url else "auto"},
+            s3={"addressing_style": style},
             # Checksums only where S3 requires them: R2 and older MinIO reject the newer defaults.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",

@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Request, Response, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from socrate import context, logs
 from socrate.config import Settings
@@ -82,6 +83,9 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     errors.register(app)
     app.jinja_env.globals["csrf_token"] = csrf.token
     app.wsgi_app = polling.StatusPolls(app)  # type: ignore[method-assign]
+    if settings.trusted_proxy_hops:  # the client address and scheme as the proxies in front saw them
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     @app.before_request
     def _bind_request_id() -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 
 from socrate import accounts
-from socrate.errors import SocrateError
+from socrate.errors import RateLimited, SocrateError
 from socrate.models import User
 from socrate.web import csrf
 from socrate.web.deps import SESSION_TENANT, ctx, session
@@ -48,19 +48,30 @@ def _account_form(page: str, action: Callable[[str, str], User]) -> ResponseRetu
         user = action(email, request.form.get("password", ""))
     except SocrateError as exc:
         html = render_template("account.html", page=page, error=exc.message, email=email, **PAGES[page])
-        return html, status_for(exc)
+        wait = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
+        return html, status_for(exc), wait
     _log_in(user)
     return redirect(url_for("dashboard.documents"))
 
 
+def _gate() -> accounts.Gate | None:
+    """Attempts counted per client address (the proxy's X-Forwarded-For with TRUSTED_PROXY_HOPS)."""
+    limiter = current_app.extensions["socrate.ratelimit"]
+    return (
+        accounts.Gate.of(limiter, request.remote_addr or "-", ctx().settings) if limiter is not None else None
+    )
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 def signup() -> ResponseReturnValue:
-    return _account_form("signup", lambda email, pw: accounts.signup(session(), email, pw, ctx().settings))
+    return _account_form(
+        "signup", lambda email, pw: accounts.signup(session(), email, pw, ctx().settings, _gate())
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    return _account_form("login", lambda email, pw: accounts.authenticate(session(), email, pw))
+    return _account_form("login", lambda email, pw: accounts.authenticate(session(), email, pw, _gate()))
 
 
 @bp.post("/logout")

@@ -22,6 +22,7 @@ STATUS = {
     errors.QuotaExceeded: 413,
     errors.UnsupportedType: 415,
     errors.ServiceUnavailable: 503,
+    errors.RateLimited: 429,
 }
 JSON_PREFIXES = ("/api/", "/healthz", "/readyz")
 
