@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 
@@ -31,23 +33,34 @@ def expired(now: datetime, lease_seconds: float) -> ColumnElement[bool]:
     return (Document.status == "processing") & (last_heard < now - timedelta(seconds=lease_seconds))
 
 
+@dataclass(frozen=True)
+class Run:
+    """One run of a document, which owns the row while the row names its task and is processing."""
+
+    factory: sessionmaker[Session]
+    tenant_id: str
+    document_id: str
+    task_id: str
+
+    def write(self, also: Callable[[Session], None] | None = None, **values: object) -> None:
+        """Update the row in a short transaction (running ``also`` in it); NotFound once the run no
+        longer owns the row (deleted, cancelled, or re-dispatched under another task)."""
+        owned = (Document.task_id == self.task_id, Document.status == "processing")
+        with session_scope(self.factory) as session:
+            update_owned(session, Document, self.document_id, self.tenant_id, only_if=owned, **values)
+            if also is not None:
+                also(session)
+
+
 class Heartbeat:
     """Renews the run's lease from a thread until the block ends or the run no longer owns the row
     (the run itself finds out at its next write)."""
 
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        tenant_id: str,
-        document_id: str,
-        task_id: str,
-        lease_seconds: int,
-    ) -> None:
-        self.factory, self.tenant_id, self.document_id = factory, tenant_id, document_id
-        self.task_id = task_id
+    def __init__(self, run: Run, lease_seconds: int) -> None:
+        self.run = run
         self.interval = max(1.0, lease_seconds / BEATS_PER_LEASE)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{document_id}", daemon=True)
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run.document_id}", daemon=True)
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -58,13 +71,10 @@ class Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
-        owned = (Document.task_id == self.task_id, Document.status == "processing")
         while not self._stop.wait(self.interval):
             try:
-                with session_scope(self.factory) as session:
-                    update_owned(session, Document, self.document_id, self.tenant_id, only_if=owned,
-                                 heartbeat_at=utcnow())  # fmt: skip
+                self.run.write(heartbeat_at=utcnow())
             except NotFound:
                 return
             except Exception:  # the database may be away for a moment: the next beat tries again
-                log.warning("lease renewal failed document_id=%s", self.document_id, exc_info=True)
+                log.warning("lease renewal failed document_id=%s", self.run.document_id, exc_info=True)

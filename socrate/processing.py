@@ -32,7 +32,7 @@ from socrate.extract import extract_text
 from socrate.models import Document, Tenant, utcnow
 from socrate.search import store
 from socrate.storage import Storage
-from socrate.tenancy import get_owned, select_owned, update_owned
+from socrate.tenancy import get_owned, select_owned
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +87,8 @@ class _Claim:
 class _Reporter:
     """Writes progress to the row in short transactions, only while this run owns it."""
 
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        tenant_id: str,
-        document_id: str,
-        task_id: str,
-        deadline: float | None,
-    ) -> None:
-        self.factory, self.tenant_id, self.document_id = factory, tenant_id, document_id
-        self.task_id, self.deadline = task_id, deadline
+    def __init__(self, run: leases.Run, deadline: float | None) -> None:
+        self.run, self.deadline = run, deadline
         self.progress = 0
 
     def __call__(self, progress: int, message: str, **fields: object) -> None:
@@ -113,15 +105,8 @@ class _Reporter:
         ):
             raise TimedOut
         self.progress = max(self.progress, progress)
-        owned = (Document.task_id == self.task_id, Document.status == "processing")
         try:
-            with session_scope(self.factory) as session:
-                update_owned(
-                    session, Document, self.document_id, self.tenant_id, only_if=owned,
-                    progress=self.progress, message=message, updated_at=utcnow(), **fields,
-                )  # fmt: skip
-                if also is not None:
-                    also(session)
+            self.run.write(also, progress=self.progress, message=message, updated_at=utcnow(), **fields)
         except NotFound as exc:
             raise Superseded from exc
 
@@ -187,10 +172,11 @@ def process(
         log.info("nothing to do", extra=ids)
         return claim
     started = time.monotonic()
-    report = _Reporter(factory, tenant_id, document_id, task_id, deadline)
+    run = leases.Run(factory, tenant_id, document_id, task_id)
+    report = _Reporter(run, deadline)
     report.progress = 10
     prefix = storage.document_prefix(tenant_id, document_id)
-    lease = leases.Heartbeat(factory, tenant_id, document_id, task_id, settings.lease_seconds)
+    lease = leases.Heartbeat(run, settings.lease_seconds)
     try:
         with lease, storage.workspace(prefix) as work:
             try:
@@ -292,7 +278,8 @@ def _encode(
                 for text, span in zip(chunks.texts, chunks.spans, strict=True)]  # fmt: skip
 
     def write_search_rows(session: Session) -> None:
-        store.replace_rows(session, report.tenant_id, report.document_id, language, passages, memory.windows)
+        run = report.run
+        store.replace_rows(session, run.tenant_id, run.document_id, language, passages, memory.windows)
 
     try:
         report.write(
