@@ -43,8 +43,7 @@ class RateLimiter:
     def hit(self, scope: str, identity: str, limit: Limit) -> None:
         """Count one request for ``identity``; RateLimited (with seconds to wait) past the limit."""
         now = time.time()
-        window = int(now // limit.per_seconds)
-        key = f"{KEY_PREFIX}:{scope}:{identity}:{window}"
+        key, window = _window(scope, identity, limit, now)
         with self._lock:
             if len(self._counts) > MAX_TRACKED_KEYS:
                 self._counts.clear()
@@ -54,27 +53,24 @@ class RateLimiter:
                 shared, pending = self._flush(key, pending, shared, limit), 0
             self._counts[key] = (pending, shared)
         if shared + pending > limit.requests:
-            retry_after = max(1, int((window + 1) * limit.per_seconds - now) + 1)
-            raise RateLimited(f"Too many requests; retry in {retry_after} s", retry_after)
+            raise _refused("Too many requests", window, limit, now)
 
     def check(self, scope: str, identity: str, limit: Limit) -> None:
         """RateLimited if ``identity`` has used up ``limit`` in this window; only ``add`` counts, so a
         limit can count failures alone (log-ins). Exact: every call is a Redis round trip."""
         now = time.time()
-        window = int(now // limit.per_seconds)
+        key, window = _window(scope, identity, limit, now)
         try:
-            used = int(self.client.get(f"{KEY_PREFIX}:{scope}:{identity}:{window}") or 0)
+            used = int(self.client.get(key) or 0)
         except redis.RedisError as exc:
-            log.warning("rate limiter unavailable scope=%s error=%r", scope, exc)
+            log.warning("rate limiter unavailable key=%s error=%r", key, exc)
             return
         if used >= limit.requests:
-            retry_after = max(1, int((window + 1) * limit.per_seconds - now) + 1)
-            raise RateLimited(f"Too many attempts; retry in {retry_after} s", retry_after)
+            raise _refused("Too many attempts", window, limit, now)
 
     def add(self, scope: str, identity: str, limit: Limit) -> None:
         """Count one event against ``check`` (fails open, like ``hit``)."""
-        key = f"{KEY_PREFIX}:{scope}:{identity}:{int(time.time() // limit.per_seconds)}"
-        self._flush(key, 1, 0, limit)
+        self._flush(_window(scope, identity, limit, time.time())[0], 1, 0, limit)
 
     def _flush(self, key: str, pending: int, shared: int, limit: Limit) -> int:
         try:
@@ -85,3 +81,15 @@ class RateLimiter:
         except redis.RedisError as exc:
             log.warning("rate limiter unavailable key=%s error=%r", key, exc)
             return shared  # fail open: uncounted while Redis is away
+
+
+def _window(scope: str, identity: str, limit: Limit, now: float) -> tuple[str, int]:
+    """The Redis key counting ``identity`` in the fixed window ``now`` falls in, and that window."""
+    window = int(now // limit.per_seconds)
+    return f"{KEY_PREFIX}:{scope}:{identity}:{window}", window
+
+
+def _refused(what: str, window: int, limit: Limit, now: float) -> RateLimited:
+    """RateLimited with the seconds until the window ends (at least 1)."""
+    retry_after = max(1, int((window + 1) * limit.per_seconds - now) + 1)
+    return RateLimited(f"{what}; retry in {retry_after} s", retry_after)
