@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from socrate import tenants, textfields
+from socrate import logins, tenants, textfields
 from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, Unauthorized
 from socrate.models import User
@@ -147,3 +147,34 @@ def authenticate(session: Session, email: str, password: str, gate: Gate | None 
             gate.count_failed_login(email)
         raise Unauthorized(WRONG_CREDENTIALS)
     return user
+
+
+def change_password(
+    session: Session,
+    user_id: str,
+    current: str,
+    new: str,
+    gate: Gate | None = None,
+    *,
+    keep: str | None = None,
+) -> int:
+    """Set a new password after checking the current one (throttled like log-in), then end every other
+    session of this user: whoever held the old password is out. Returns how many sessions ended."""
+    user = session.get(User, user_id)
+    if user is None or not user.email:
+        raise Unauthorized("Log in again")
+    textfields.refuse_controls(new, "New password")
+    if gate is not None:
+        gate.check_login(user.email)
+    if not user.password_hash or not verify_password(user.password_hash, current):
+        if gate is not None:
+            gate.count_failed_login(user.email)
+        raise BadRequest("The current password is wrong")
+    check_password_strength(new, user.email)
+    if new == current:
+        raise BadRequest("The new password is the same as the current one")
+    user.password_hash = hash_password(new)
+    session.commit()
+    ended = logins.end_all(session, user.id, keep=keep)
+    log.info("password changed user_id=%s sessions_ended=%d", user.id, ended)
+    return ended

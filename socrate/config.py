@@ -80,6 +80,7 @@ class Settings:
     signups_per_hour_per_address: int = 10
     upload_limit_per_minute: int = 60
     trusted_proxy_hops: int = 0  # proxies in front whose X-Forwarded-For/-Proto are believed (Railway: 1)
+    session_days: int = 14  # a dashboard log-in lasts this long (server-side; log-out ends it sooner)
     session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
     storage_backend: str = "local"  # local | s3
     s3_bucket: str = ""
@@ -132,6 +133,7 @@ class Settings:
             max_text_chars=_int(env, "MAX_TEXT_CHARS", 5_000_000),
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600),
             upload_limit_per_minute=_int(env, "UPLOAD_LIMIT_PER_MINUTE", 60),
+            session_days=_int(env, "SESSION_DAYS", 14),
             session_cookie_secure=_bool_or_auto(env, "SESSION_COOKIE_SECURE"),
             trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),
             login_failures_per_15_minutes=_int(env, "LOGIN_FAILURES_PER_15_MINUTES", 10),

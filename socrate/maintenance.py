@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from socrate import documents, leases
 from socrate.context import Context
 from socrate.db import session_scope
-from socrate.models import ACTIVE_STATUSES, Document, LinkCode, Tenant, utcnow
+from socrate.models import ACTIVE_STATUSES, Document, LinkCode, LoginSession, Tenant, utcnow
 from socrate.processing import MAX_ATTEMPTS
 from socrate.queue import TaskQueue
 
@@ -65,7 +65,8 @@ def sweep(ctx: Context, now: datetime | None = None, *, dry_run: bool = False) -
             "documents_removed": _remove_expired_documents(ctx, now, dry_run),
             "orphans_removed": _remove_orphans(ctx, now.timestamp(), dry_run),
             "temp_removed": _remove_stale_temp(ctx, now.timestamp(), dry_run),
-            "link_codes_removed": _remove_expired_link_codes(ctx, now, dry_run),
+            "link_codes_removed": _remove_expired(ctx, LinkCode, now, dry_run),
+            "login_sessions_removed": _remove_expired(ctx, LoginSession, now, dry_run),
         }
 
 
@@ -143,11 +144,14 @@ def _remove_stale_temp(ctx: Context, now: float, dry_run: bool) -> list[str]:
     return removed
 
 
-def _remove_expired_link_codes(ctx: Context, now: datetime, dry_run: bool) -> list[str]:
+def _remove_expired(
+    ctx: Context, model: type[LinkCode | LoginSession], now: datetime, dry_run: bool
+) -> list[str]:
+    """Rows past ``expires_at`` (Telegram link codes, dashboard log-ins) are dead already."""
     with session_scope(ctx.sessions) as session:
-        expired = list(session.scalars(select(LinkCode.id).where(LinkCode.expires_at < now)))
+        expired = list(session.scalars(select(model.id).where(model.expires_at <= now)))
         if expired and not dry_run:
-            session.execute(delete(LinkCode).where(LinkCode.id.in_(expired)))
+            session.execute(delete(model).where(model.id.in_(expired)))
         return expired
 
 

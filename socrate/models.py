@@ -139,6 +139,23 @@ class Document(Base):
     telegram_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class LoginSession(Base):
+    """A dashboard log-in, kept server-side so ending it (log-out, log out everywhere, a password
+    change) stops a copied cookie at once. Only a hash of the cookie's token is stored."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class LinkCode(Base):
     """One-time code that attaches a Telegram user to an existing tenant."""
 

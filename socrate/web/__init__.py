@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import Flask, Request, Response, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
@@ -49,6 +50,7 @@ class CookieSessions(SecureCookieSessionInterface):
 def create_app(settings: Settings | None = None, queue: TaskQueue | None = None) -> Flask:
     """Build the app; ``queue`` wraps the Celery app (api_server.py passes the real one)."""
     from socrate.web import (
+        account,
         api,
         auth,
         csrf,
@@ -73,12 +75,15 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=settings.session_days),
+        SESSION_REFRESH_EACH_REQUEST=False,  # the cookie ends when the server-side session does
     )
     app.session_interface = CookieSessions(settings.session_cookie_secure)
     app.extensions["socrate"] = context.build(settings)
     app.extensions["socrate.queue"] = queue
     app.extensions["socrate.ratelimit"] = RateLimiter(settings.redis_url) if settings.redis_url else None
-    for blueprint in (api.bp, keys.bp, search.bp, telegram.bp, health.bp, metrics.bp, auth.bp, dashboard.bp):
+    blueprints = (api, keys, search, telegram, health, metrics, auth, dashboard, account)
+    for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     errors.register(app)
     app.jinja_env.globals["csrf_token"] = csrf.token

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 
-from socrate import accounts
-from socrate.errors import RateLimited, SocrateError
+from socrate import accounts, logins
+from socrate.errors import SocrateError
 from socrate.models import User
 from socrate.web import csrf
-from socrate.web.deps import SESSION_TENANT, ctx, session
-from socrate.web.errors import status_for
+from socrate.web.deps import SESSION_TOKEN, ctx, current_login, session
+from socrate.web.errors import headers_for, status_for
 
 bp = Blueprint("auth", __name__)
 
@@ -30,15 +31,18 @@ PAGES = {
 
 def _log_in(user: User) -> None:
     """A fresh session (and CSRF token) for this user: nothing from before log-in survives."""
+    token = logins.start(
+        session(), user, timedelta(days=ctx().settings.session_days),
+        user_agent=request.user_agent.string, address=request.remote_addr or "",
+    )  # fmt: skip
     cookie_session.clear()
-    cookie_session[SESSION_TENANT] = user.tenant_id
-    cookie_session["user_id"] = user.id
-    cookie_session["email"] = user.email
+    cookie_session.permanent = True
+    cookie_session[SESSION_TOKEN] = token
 
 
 def _account_form(page: str, action: Callable[[str, str], User]) -> ResponseReturnValue:
     """GET shows the form; POST checks CSRF, runs ``action`` and logs in, or re-renders the message."""
-    if cookie_session.get(SESSION_TENANT):
+    if current_login() is not None:
         return redirect(url_for("dashboard.documents"))
     if request.method == "GET":
         return render_template("account.html", page=page, **PAGES[page])
@@ -48,13 +52,12 @@ def _account_form(page: str, action: Callable[[str, str], User]) -> ResponseRetu
         user = action(email, request.form.get("password", ""))
     except SocrateError as exc:
         html = render_template("account.html", page=page, error=exc.message, email=email, **PAGES[page])
-        wait = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
-        return html, status_for(exc), wait
+        return html, status_for(exc), headers_for(exc)
     _log_in(user)
     return redirect(url_for("dashboard.documents"))
 
 
-def _gate() -> accounts.Gate | None:
+def gate() -> accounts.Gate | None:
     """Attempts counted per client address (the proxy's X-Forwarded-For with TRUSTED_PROXY_HOPS)."""
     limiter = current_app.extensions["socrate.ratelimit"]
     return (
@@ -65,17 +68,21 @@ def _gate() -> accounts.Gate | None:
 @bp.route("/signup", methods=["GET", "POST"])
 def signup() -> ResponseReturnValue:
     return _account_form(
-        "signup", lambda email, pw: accounts.signup(session(), email, pw, ctx().settings, _gate())
+        "signup", lambda email, pw: accounts.signup(session(), email, pw, ctx().settings, gate())
     )
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    return _account_form("login", lambda email, pw: accounts.authenticate(session(), email, pw, _gate()))
+    return _account_form("login", lambda email, pw: accounts.authenticate(session(), email, pw, gate()))
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """Ends this session server-side too: a copy of the cookie is worthless afterwards."""
     csrf.check()
+    token = cookie_session.get(SESSION_TOKEN)
+    if isinstance(token, str):
+        logins.end(session(), token)
     cookie_session.clear()
     return redirect(url_for("auth.login"))

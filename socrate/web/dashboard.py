@@ -7,10 +7,9 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
-from flask import session as cookie_session
 
 from socrate.filetypes import ALLOWED, KINDS
-from socrate.web.deps import SESSION_TENANT, ctx
+from socrate.web.deps import ctx, current_login
 
 bp = Blueprint("dashboard", __name__)
 
@@ -20,7 +19,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not cookie_session.get(SESSION_TENANT):
+        if current_login() is None:
             return redirect(url_for("auth.login"))
         return view(*args, **kwargs)
 

@@ -13,7 +13,7 @@ from flask import session as cookie_session
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from socrate import apikeys, logs
+from socrate import apikeys, logins, logs
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.errors import Forbidden, ServiceUnavailable, Unauthorized
@@ -21,7 +21,7 @@ from socrate.queue import TaskQueue
 from socrate.ratelimit import Limit, RateLimiter
 from socrate.web import csrf
 
-SESSION_TENANT = "tenant_id"  # set by web/auth.py at log-in
+SESSION_TOKEN = "sid"  # the log-in's token, set by web/auth.py; the login_sessions row decides
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -48,6 +48,17 @@ def session() -> Session:
     if "db_session" not in g:
         g.db_session = ctx().sessions()
     return g.db_session
+
+
+def current_login() -> logins.Login | None:
+    """The dashboard log-in behind this request's cookie, looked up once per request. A cookie whose
+    session was ended (log-out elsewhere, password change) or expired is cleared."""
+    if "login" not in g:
+        token = cookie_session.get(SESSION_TOKEN)
+        g.login = logins.resolve(session(), token) if isinstance(token, str) else None
+        if token is not None and g.login is None:
+            cookie_session.clear()
+    return g.login
 
 
 def bearer_token() -> str | None:
@@ -94,10 +105,10 @@ def require_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
             limit_key(token)
         elif request.headers.get("Authorization"):
             raise Unauthorized("Invalid Authorization header: send 'Authorization: Bearer <api key>'")
-        elif cookie_session.get(SESSION_TENANT):
+        elif (login := current_login()) is not None:
             if request.method not in csrf.SAFE_METHODS:
                 csrf.check()
-            g.tenant_id, g.via = cookie_session[SESSION_TENANT], "web"
+            g.tenant_id, g.via = login.tenant_id, "web"
             limit(f"session:{g.tenant_id}", per_minute=ctx().settings.rate_limit_per_minute)
         else:
             raise Unauthorized("Missing API key: send 'Authorization: Bearer <api key>' or log in")

@@ -32,6 +32,11 @@ def status_for(exc: errors.SocrateError) -> int:
     return next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), 400)
 
 
+def headers_for(exc: errors.SocrateError) -> dict[str, str]:
+    """A refused attempt says when to come back."""
+    return {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.RateLimited) else {}
+
+
 def _answer(message: str, code: int) -> tuple[Response | str, int]:
     """JSON for API clients; a friendly page (no stack trace) for people on dashboard pages."""
     if request.path.startswith(JSON_PREFIXES):
@@ -42,7 +47,7 @@ def _answer(message: str, code: int) -> tuple[Response | str, int]:
 def register(app: Flask) -> None:
     @app.errorhandler(errors.RateLimited)
     def _rate_limited(exc: errors.RateLimited):  # type: ignore[no-untyped-def]
-        return jsonify(error=exc.message), 429, {"Retry-After": str(exc.retry_after)}
+        return jsonify(error=exc.message), 429, headers_for(exc)
 
     @app.errorhandler(errors.SocrateError)
     def _domain(exc: errors.SocrateError):  # type: ignore[no-untyped-def]

@@ -1,0 +1,98 @@
+"""Dashboard log-in sessions kept in the database: the cookie carries a random token, the row decides.
+
+A signed cookie alone cannot be taken back; with a row per log-in, log-out, "log out everywhere" and
+a password change end sessions at once, and a copied cookie stops working with them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from socrate.models import LoginSession, User, utcnow
+
+SEEN_EVERY = timedelta(minutes=5)  # last_seen_at is refreshed at most this often: reads stay reads
+
+
+@dataclass(frozen=True)
+class Login:
+    """Who a valid session cookie belongs to."""
+
+    session_id: str
+    user_id: str
+    tenant_id: str
+    email: str
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(
+    session: Session, user: User, lifetime: timedelta, *, user_agent: str = "", address: str = ""
+) -> str:
+    """A new session for ``user``; returns the token for the cookie (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(LoginSession(
+        user_id=user.id, tenant_id=user.tenant_id, token_hash=_hash(token), user_agent=user_agent[:200],
+        address=address[:64], created_at=now, last_seen_at=now, expires_at=now + lifetime,
+    ))  # fmt: skip
+    session.commit()
+    return token
+
+
+def resolve(session: Session, token: str, now: datetime | None = None) -> Login | None:
+    """The log-in behind ``token``, or None if it was ended, expired or never existed."""
+    now = now or utcnow()
+    row = session.execute(
+        select(LoginSession.id, LoginSession.user_id, LoginSession.tenant_id, LoginSession.last_seen_at,
+               User.email)
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash == _hash(token), LoginSession.expires_at > now)
+    ).first()  # fmt: skip
+    if row is None:
+        return None
+    if now - row.last_seen_at > SEEN_EVERY:
+        session.execute(update(LoginSession).where(LoginSession.id == row.id).values(last_seen_at=now))
+        session.commit()
+    return Login(row.id, row.user_id, row.tenant_id, row.email or "")
+
+
+def end(session: Session, token: str) -> None:
+    """Log-out: this session stops working, wherever its cookie has been copied."""
+    session.execute(delete(LoginSession).where(LoginSession.token_hash == _hash(token)))
+    session.commit()
+
+
+def end_one(session: Session, user_id: str, session_id: str) -> bool:
+    """End one of this user's sessions (from the account page); False if it is not theirs or gone."""
+    result = session.execute(
+        delete(LoginSession).where(LoginSession.id == session_id, LoginSession.user_id == user_id)
+    )
+    session.commit()
+    return bool(result.rowcount)
+
+
+def end_all(session: Session, user_id: str, *, keep: str | None = None) -> int:
+    """End every session of this user except the one with id ``keep``; how many were ended."""
+    stmt = delete(LoginSession).where(LoginSession.user_id == user_id)
+    if keep is not None:
+        stmt = stmt.where(LoginSession.id != keep)
+    result = session.execute(stmt)
+    session.commit()
+    return int(result.rowcount)
+
+
+def listed(session: Session, user_id: str, now: datetime | None = None) -> list[LoginSession]:
+    """This user's live sessions, most recently used first (the account page lists them)."""
+    return list(session.scalars(
+        select(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.expires_at > (now or utcnow()))
+        .order_by(LoginSession.last_seen_at.desc())
+    ))  # fmt: skip

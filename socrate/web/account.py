@@ -1,0 +1,78 @@
+"""The account page: change the password, see where you are logged in, end sessions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as cookie_session
+from flask.typing import ResponseReturnValue
+
+from socrate import accounts, logins
+from socrate.errors import NotFound, SocrateError
+from socrate.web import csrf
+from socrate.web.auth import gate
+from socrate.web.dashboard import login_required
+from socrate.web.deps import current_login, session
+from socrate.web.errors import headers_for, status_for
+
+bp = Blueprint("account", __name__)
+
+
+def _you() -> logins.Login:
+    login = current_login()
+    assert login is not None  # login_required ran first
+    return login
+
+
+def _page(refused: SocrateError | None = None) -> ResponseReturnValue:
+    you = _you()
+    sessions = logins.listed(session(), you.user_id)
+    html = render_template("settings.html", you=you, sessions=sessions, error=refused and refused.message)
+    return (html, status_for(refused), headers_for(refused)) if refused else html
+
+
+@bp.get("/account")
+@login_required
+def page() -> ResponseReturnValue:
+    return _page()
+
+
+@bp.post("/account/password")
+@login_required
+def change_password() -> ResponseReturnValue:
+    """A new password ends every other session: whoever knew the old one is logged out."""
+    csrf.check()
+    you = _you()
+    try:
+        ended = accounts.change_password(
+            session(), you.user_id, request.form.get("current_password", ""),
+            request.form.get("new_password", ""), gate(), keep=you.session_id,
+        )  # fmt: skip
+    except SocrateError as exc:
+        return _page(exc)
+    flash(f"Password changed. {ended} other session(s) logged out.")
+    return redirect(url_for("account.page"))
+
+
+@bp.post("/account/sessions/<session_id>/end")
+@login_required
+def end_session(session_id: str) -> ResponseReturnValue:
+    """End one session; ending this one is a log-out."""
+    csrf.check()
+    you = _you()
+    if not logins.end_one(session(), you.user_id, session_id):
+        raise NotFound("Session not found")
+    if session_id == you.session_id:
+        cookie_session.clear()
+        return redirect(url_for("auth.login"))
+    flash("That session is logged out.")
+    return redirect(url_for("account.page"))
+
+
+@bp.post("/logout/everywhere")
+@login_required
+def log_out_everywhere() -> ResponseReturnValue:
+    """Every session of this account ends, this one too (a lost laptop, a shared computer)."""
+    csrf.check()
+    logins.end_all(session(), _you().user_id)
+    cookie_session.clear()
+    return redirect(url_for("auth.login"))
