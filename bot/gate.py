@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import services
@@ -16,6 +17,7 @@ from socrate.ratelimit import Limit
 
 log = logging.getLogger(__name__)
 GROUP = -1
+WARNINGS = Limit(1, 60)  # slow-down replies per user
 
 
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -27,10 +29,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         await asyncio.to_thread(svc.limiter.hit, "telegram", str(user.id), limit)
     except RateLimited as exc:
-        if update.effective_message is not None:
-            await update.effective_message.reply_text(
-                f"You are sending messages faster than I can read them. Try again in {exc.retry_after} s."
-            )
+        await _warn_once(update, svc, user.id, exc.retry_after)
         raise ApplicationHandlerStop from None
 
     def resolve() -> telegram_users.ChatUser:
@@ -40,3 +39,20 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     who = await asyncio.to_thread(resolve)
     context.user_data["tenant_id"] = who.tenant_id  # type: ignore[index]
     context.user_data["new_user"] = who.created  # type: ignore[index]
+
+
+async def _warn_once(update: Update, svc: services.BotServices, user_id: int, retry_after: int) -> None:
+    """One "slow down" per user per minute, sent best-effort: the message is stopped either way, and a
+    429 from Telegram on the warning itself is no reason to let it through."""
+    if update.effective_message is None:
+        return
+    try:
+        await asyncio.to_thread(svc.limiter.hit, "telegram-warned", str(user_id), WARNINGS)
+    except RateLimited:
+        return
+    try:
+        await update.effective_message.reply_text(
+            f"You are sending messages faster than I can read them. Try again in {retry_after} s."
+        )
+    except TelegramError as exc:
+        log.info("slow-down warning not sent user_id=%s error=%r", user_id, exc)

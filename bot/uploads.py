@@ -8,6 +8,7 @@ import tempfile
 from typing import BinaryIO
 
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import replies, services
@@ -21,12 +22,17 @@ TELEGRAM_DOWNLOAD_LIMIT = 20 * MB  # the Bot API refuses getFile above this
 SPOOL_BYTES = 1 * MB
 
 
+def _over_telegram_limit(size: int | None) -> str:
+    this = f"This file is {size / MB:.1f} MB" if size else "This file is over 20 MB"
+    return (f"{this}, but Telegram lets bots download files up to 20 MB. "
+            "Upload it on the dashboard or through the API instead.")  # fmt: skip
+
+
 def _too_big(size: int | None, limit_bytes: int) -> str | None:
     if size is None:
         return None
     if size > TELEGRAM_DOWNLOAD_LIMIT:
-        return (f"This file is {size / MB:.1f} MB, but Telegram lets bots download files up to 20 MB. "
-                "Upload it on the dashboard or through the API instead.")  # fmt: skip
+        return _over_telegram_limit(size)
     if size > limit_bytes:
         return f"This file is {size / MB:.1f} MB; the limit is {limit_bytes // MB} MB per file."
     return None
@@ -55,6 +61,11 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             doc_id = await asyncio.to_thread(_create, svc, tenant_id, name, buffer, chat)
         except SocrateError as exc:
             await status.edit_text(f"❌ {name}: {replies.explain(exc)}")
+            return
+        except BadRequest as exc:  # no file_size in the update, and getFile says "file is too big"
+            if "too big" not in exc.message.lower():
+                raise
+            await status.edit_text(f"❌ {name}: {_over_telegram_limit(None)}")
             return
         except Exception:  # download or storage trouble: say so on the status message, once
             log.exception("telegram upload failed tenant_id=%s chat_id=%s", tenant_id, chat[0])

@@ -26,6 +26,12 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def keep_files_private() -> None:
+    """Everything this process creates from now on is for its own user only (files 0600, folders
+    0700): stored documents, indexes, temporary copies, the Beat schedule, Redis' dump."""
+    os.umask(0o077)
+
+
 def _bool_or_auto(env: dict[str, str], name: str) -> bool | None:
     """``true``/``false`` (also 1/0, yes/no), or None for unset / ``auto``."""
     raw = env.get(name, "").strip().lower()
@@ -61,6 +67,7 @@ class Settings:
     secret_key: str = "dev-insecure-change-me"
     max_upload_bytes: int = 50 * MB
     default_max_documents: int = 500
+    default_max_concurrent: int = 1  # below the worker's children: one tenant never holds every slot
     default_max_bytes: int = 2048 * MB
     chunk_tokens: int = 1200
     chunk_overlap: int = 200
@@ -73,6 +80,8 @@ class Settings:
     lease_seconds: int = 45
     failed_retention_days: int = 30
     max_pdf_pages: int = 2000
+    pdf_page_cpu_seconds: float = 2.0  # CPU time any one PDF page may take to read
+    pdf_cpu_seconds_per_page: float = 0.25  # a whole PDF: 10 s + this per page
     max_docx_uncompressed_bytes: int = 200 * MB
     max_text_chars: int = 5_000_000
     rate_limit_per_minute: int = 600
@@ -117,6 +126,7 @@ class Settings:
             secret_key=env.get("SECRET_KEY", cls.secret_key),
             max_upload_bytes=_int(env, "MAX_UPLOAD_MB", 50) * MB,
             default_max_documents=_int(env, "TENANT_MAX_DOCUMENTS", 500),
+            default_max_concurrent=_int(env, "TENANT_MAX_CONCURRENT", 1),
             default_max_bytes=_int(env, "TENANT_MAX_MB", 2048) * MB,
             chunk_tokens=_int(env, "CHUNK_TOKENS", 1200),
             chunk_overlap=_int(env, "CHUNK_OVERLAP", 200),
@@ -129,6 +139,8 @@ class Settings:
             lease_seconds=_int(env, "LEASE_SECONDS", 45),
             failed_retention_days=_int(env, "FAILED_RETENTION_DAYS", 30),
             max_pdf_pages=_int(env, "MAX_PDF_PAGES", 2000),
+            pdf_page_cpu_seconds=float(env.get("PDF_PAGE_CPU_SECONDS") or 2.0),
+            pdf_cpu_seconds_per_page=float(env.get("PDF_CPU_SECONDS_PER_PAGE") or 0.25),
             max_docx_uncompressed_bytes=_int(env, "MAX_DOCX_UNCOMPRESSED_MB", 200) * MB,
             max_text_chars=_int(env, "MAX_TEXT_CHARS", 5_000_000),
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600),

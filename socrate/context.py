@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from socrate.config import Settings
+from socrate.config import Settings, keep_files_private
 from socrate.db import make_engine, make_session_factory
 from socrate.storage import Storage
 from socrate.storage import build as build_storage
@@ -29,6 +29,8 @@ class Context:
 
 
 def build(settings: Settings) -> Context:
+    """Every process that touches storage builds one: from here on what it writes is private."""
+    keep_files_private()
     engine = make_engine(settings.database_url)
     return Context(
         settings=settings,

@@ -197,13 +197,15 @@ def list_documents(
     return list(rows), total
 
 
-def delete(session: Session, tenant_id: str, document_id: str, *, storage: Storage, queue: TaskQueue) -> None:
-    """Remove the row and every stored file, revoking a task that is still queued or running."""
+def delete(session: Session, tenant_id: str, document_id: str, *, storage: Storage, queue: TaskQueue) -> str:
+    """Remove the row and every stored file, revoking a task that is still queued or running; the
+    document's id as stored (however the caller spelled it)."""
     doc = get_owned(session, Document, document_id, tenant_id)
     if doc.status in ("queued", "processing") and doc.task_id:
         queue.revoke(doc.task_id, terminate=doc.status == "processing")
     _remove(session, doc, storage)
-    log.info("document deleted", extra=logs.fields(tenant_id=tenant_id, document_id=document_id))
+    log.info("document deleted", extra=logs.fields(tenant_id=tenant_id, document_id=doc.id))
+    return doc.id
 
 
 def cancel(session: Session, tenant_id: str, document_id: str, *, queue: TaskQueue) -> Document:

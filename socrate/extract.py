@@ -5,15 +5,20 @@ from __future__ import annotations
 import bisect
 import logging
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from socrate.budget import Budget, OverBudget
 from socrate.config import Settings
 from socrate.errors import ProcessingError
 
 log = logging.getLogger(__name__)
 NO_TEXT = "No text could be extracted from this document"
+TOO_COMPLEX = "This PDF is too complex to read in reasonable time"
+PDF_BASE_CPU_SECONDS = 10.0  # opening the file, plus slack for small documents
 
 
 @dataclass(frozen=True)
@@ -50,11 +55,16 @@ class Limits:
     max_pages: int
     max_uncompressed: int
     max_chars: int
+    pdf_page_cpu_seconds: float  # any one page
+    pdf_cpu_seconds_per_page: float  # the whole PDF: PDF_BASE_CPU_SECONDS + this per page
 
 
 def extract_text(path: Path, kind: str, settings: Settings) -> Extracted:
     """Extract and normalise text; raise ProcessingError with a human message on failure."""
-    limits = Limits(settings.max_pdf_pages, settings.max_docx_uncompressed_bytes, settings.max_text_chars)
+    limits = Limits(
+        settings.max_pdf_pages, settings.max_docx_uncompressed_bytes, settings.max_text_chars,
+        settings.pdf_page_cpu_seconds, settings.pdf_cpu_seconds_per_page,
+    )  # fmt: skip
     readers = {"pdf": _pdf, "docx": _docx, "txt": _plain, "md": _plain}
     try:
         result = readers[kind](path, limits)
@@ -101,25 +111,41 @@ def normalise(text: str) -> str:
 
 
 def _pdf(path: Path, limits: Limits) -> _Read:
+    """Pages of text, within a CPU budget per page and per document (pypdf is pure Python: a small
+    file whose pages share one huge content stream costs seconds a page)."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
+    budget = Budget(PDF_BASE_CPU_SECONDS)
+    pages: list[str] = []
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise ProcessingError("The PDF is password-protected; upload an unlocked copy")
-        count = len(reader.pages)
+        with budget.step():
+            reader = PdfReader(path)
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise ProcessingError("The PDF is password-protected; upload an unlocked copy")
+            count = len(reader.pages)
         if count > limits.max_pages:
             raise ProcessingError(f"The PDF has {count:,} pages; the limit is {limits.max_pages:,}")
-        pages, chars = [], 0
+        budget.extend(limits.pdf_cpu_seconds_per_page * count)
+        chars = 0
         for page in reader.pages:
-            pages.append(page.extract_text() or "")
+            with budget.step(limits.pdf_page_cpu_seconds):
+                pages.append(page.extract_text() or "")
             chars += len(pages[-1])
             if chars > limits.max_chars:
                 raise ProcessingError(f"The document has more than {limits.max_chars:,} characters of text")
     except ProcessingError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
+    except OverBudget as exc:
+        log.info("pdf over its cpu budget path=%s pages_read=%d", path, len(pages))
+        raise ProcessingError(TOO_COMPLEX) from exc
+    except LimitReachedError as exc:
+        log.info("pdf over a pypdf limit path=%s error=%r", path, exc)
+        raise ProcessingError(
+            "The PDF expands to more data than can be read safely (a compression bomb?)"
+        ) from exc
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, ArithmeticError,
+            AssertionError, zlib.error, struct.error) as exc:  # fmt: skip
         log.info("pdf unreadable path=%s error=%r", path, exc)
         raise ProcessingError("The PDF file is corrupt or unreadable") from exc
     return _Read(pages=pages)

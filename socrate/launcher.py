@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from socrate import context, migrate, tenants
-from socrate.config import Settings
-from socrate.db import session_scope
+from socrate.config import Settings, keep_files_private
+from socrate.db import embedded, session_scope
 from socrate.embedded_redis import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,7 @@ def process_commands(env: dict[str, str], data_dir: Path) -> dict[str, list[str]
     commands = {
         "web": [py, "-m", "gunicorn", "api_server:app", "--bind", bind, *gunicorn_options(env)],
         "worker": [py, "-m", "celery", "-A", "celery_config", "worker", "-Q", "documents,maintenance",
-                   "--concurrency", env.get("WORKER_CONCURRENCY", "1"), "--loglevel", "info", "-E"],
+                   "--concurrency", env.get("WORKER_CONCURRENCY", "2"), "--loglevel", "info", "-E"],
         "beat": [py, "-m", "celery", "-A", "celery_config", "beat", "--loglevel", "info",
                  "--schedule", str(data_dir / "celerybeat-schedule")],
     }  # fmt: skip
@@ -111,6 +112,18 @@ class _Child:
             self.proc.wait()
 
 
+def _make_private(data_dir: Path) -> None:
+    """The data folder and everything directly in it for this user only. Traverse (x) bits stay: the
+    embedded PostgreSQL, run as its own system user when we are root, is given them to reach its
+    cluster (which PostgreSQL itself keeps 0700)."""
+    keep_files_private()
+    traverse = stat.S_IMODE(data_dir.stat().st_mode) & (stat.S_IXGRP | stat.S_IXOTH)
+    data_dir.chmod(0o700 | traverse)
+    for child in data_dir.iterdir():
+        if child.name != embedded.CLUSTER_DIR and not child.is_symlink():
+            child.chmod(0o700 if child.is_dir() else 0o600)
+
+
 def serve(settings: Settings) -> int:
     """Start everything, print the URL, restart a child that dies (after 1, 2, 5, 10, then 30 s), and on
     Ctrl-C or SIGTERM stop them in order: bot, web, beat, the worker, then the embedded Redis (the CLI
@@ -119,6 +132,7 @@ def serve(settings: Settings) -> int:
     ``settings.database_url`` is set: the CLI started the embedded PostgreSQL when DATABASE_URL was not.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _make_private(settings.data_dir)
     env = {**os.environ, "SOCRATE_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1",
            "DATABASE_URL": settings.database_url}  # fmt: skip
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))

@@ -14,8 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from socrate.errors import NotFound
 from socrate.models import LoginSession, User, utcnow
+from socrate.tenancy import canonical_id
 
+SESSION_NOT_FOUND = "Session not found"
 SEEN_EVERY = timedelta(minutes=5)  # last_seen_at is refreshed at most this often: reads stay reads
 
 
@@ -70,13 +73,19 @@ def end(session: Session, token: str) -> None:
     session.commit()
 
 
-def end_one(session: Session, user_id: str, session_id: str) -> bool:
-    """End one of this user's sessions (from the account page); False if it is not theirs or gone."""
+def end_one(session: Session, user_id: str, session_id: str) -> str:
+    """End one of this user's sessions (from the account page); its id, or NotFound if it is not theirs."""
+    try:
+        session_id = canonical_id(LoginSession, session_id)
+    except NotFound:
+        raise NotFound(SESSION_NOT_FOUND) from None
     result = session.execute(
         delete(LoginSession).where(LoginSession.id == session_id, LoginSession.user_id == user_id)
     )
     session.commit()
-    return bool(result.rowcount)
+    if not result.rowcount:
+        raise NotFound(SESSION_NOT_FOUND)
+    return session_id
 
 
 def end_all(session: Session, user_id: str, *, keep: str | None = None) -> int:

@@ -21,10 +21,12 @@ def select_owned(model: type[T], tenant_id: str) -> Select[tuple[T]]:
     return select(model).where(model.tenant_id == tenant_id)  # type: ignore[attr-defined]
 
 
-def _require_uuid(model: type, object_id: str) -> None:
-    """Malformed ids (NUL bytes, junk) are simply not found: never a database error."""
+def canonical_id(model: type, object_id: str) -> str:
+    """The one id parser every route goes through: any spelling ``uuid.UUID`` reads (upper case, no
+    hyphens, braces) becomes the stored lower-case hyphenated form; malformed ids (NUL bytes, junk)
+    are simply not found, never a database error."""
     try:
-        uuid.UUID(str(object_id))
+        return str(uuid.UUID(str(object_id)))
     except ValueError:
         raise NotFound(f"{model.__name__.lower()} not found") from None
 
@@ -33,7 +35,7 @@ def get_owned(
     session: Session, model: type[T], object_id: str, tenant_id: str, *, for_update: bool = False
 ) -> T:
     """The row with this id owned by this tenant, else NotFound (same for other tenants' rows)."""
-    _require_uuid(model, object_id)
+    object_id = canonical_id(model, object_id)
     stmt = select_owned(model, tenant_id).where(model.id == object_id)  # type: ignore[attr-defined]
     if for_update:
         stmt = stmt.with_for_update()
@@ -56,7 +58,7 @@ def get_owned_columns(
     conn: Connection, model: type[T], object_id: str, tenant_id: str, columns: tuple[Any, ...]
 ) -> Row[Any]:
     """Some columns of an owned row on a bare connection (hot paths such as polling), else NotFound."""
-    _require_uuid(model, object_id)
+    object_id = canonical_id(model, object_id)
     stmt = _owned_columns_statement(model, columns)
     row = conn.execute(stmt, {"object_id": object_id, "tenant_id": tenant_id}).first()
     if row is None:
@@ -86,10 +88,10 @@ def get_key_and_owned_columns(
     own it (or the id is malformed). The caller must verify the key before using anything.
     """
     try:
-        object_id = str(uuid.UUID(str(object_id)))
-    except ValueError:
-        object_id = None  # type: ignore[assignment]
-    return _key_and_owned_columns(model, columns).first(conn, object_id=object_id, prefix=key_prefix)
+        found: str | None = canonical_id(model, object_id)
+    except NotFound:
+        found = None
+    return _key_and_owned_columns(model, columns).first(conn, object_id=found, prefix=key_prefix)
 
 
 @lru_cache(maxsize=64)
@@ -108,6 +110,7 @@ def update_owned(
     **values: object,
 ) -> None:
     """UPDATE one owned row in place; NotFound if it is gone or fails the ``only_if`` conditions."""
+    object_id = canonical_id(model, object_id)
     stmt = (
         update(model)
         .where(model.id == object_id, model.tenant_id == tenant_id, *only_if)  # type: ignore[attr-defined]

@@ -23,7 +23,10 @@ def add(session: Session, name: str, settings: Settings) -> Tenant:
     if not name:
         raise BadRequest("Tenant name is required")
     tenant = Tenant(
-        name=name[:200], max_documents=settings.default_max_documents, max_bytes=settings.default_max_bytes
+        name=name[:200],
+        max_documents=settings.default_max_documents,
+        max_bytes=settings.default_max_bytes,
+        max_concurrent=settings.default_max_concurrent,
     )
     session.add(tenant)
     session.flush()

@@ -61,6 +61,8 @@ class FakeTelegram:
     messages: dict[tuple[int, int], BotMessage] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     flood_edits: int = 0  # the next N editMessageText calls get 429 Too Many Requests
+    flood_sends_containing: str = ""  # sendMessage calls whose text contains this get 429 (when set)
+    too_big: set[str] = field(default_factory=set)  # file ids getFile refuses as "file is too big"
     updates: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -142,6 +144,8 @@ class FakeTelegram:
                               params.get("reply_markup"))  # fmt: skip
         if method == "getFile":
             file_id = params["file_id"]
+            if file_id in self.too_big:
+                raise ApiError(400, "Bad Request: file is too big")
             if file_id not in self.files:
                 raise ApiError(400, "Bad Request: invalid file_id")
             return {"file_id": file_id, "file_unique_id": file_id, "file_size": len(self.files[file_id]),
@@ -169,6 +173,8 @@ class FakeTelegram:
 
     def _send(self, chat_id: int, text: str, markup: Any) -> dict[str, Any]:
         with self.cond:
+            if self.flood_sends_containing and self.flood_sends_containing in text:
+                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
             msg = BotMessage(chat_id, next(self.ids), [text], self._markup(markup))
             self.messages[(chat_id, msg.message_id)] = msg
             self.cond.notify_all()
@@ -211,12 +217,18 @@ class FakeTelegram:
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         self._push({"message": self._message(user_id, **content)})
 
-    def send_document(self, user_id: int, filename: str, data: bytes, mime: str = "application/octet-stream",
-                      declared_size: int | None = None) -> None:  # fmt: skip
+    def send_document(
+        self, user_id: int, filename: str, data: bytes, mime: str = "application/octet-stream",
+        declared_size: int | None = None, *, sizeless_over_20_mb: bool = False,
+    ) -> None:  # fmt: skip
+        """``sizeless_over_20_mb``: the update has no file_size and getFile answers "file is too big"."""
         file_id = f"doc{next(self.ids)}"
         self.files[file_id] = data
         document = {"file_id": file_id, "file_unique_id": file_id, "file_name": filename, "mime_type": mime,
                     "file_size": len(data) if declared_size is None else declared_size}  # fmt: skip
+        if sizeless_over_20_mb:
+            del document["file_size"]
+            self.too_big.add(file_id)
         self._push({"message": self._message(user_id, document=document)})
 
     def send_photo(self, user_id: int) -> None:

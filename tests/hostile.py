@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -74,6 +75,42 @@ def pdf_deeply_nested() -> bytes:
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
         ]
     )
+
+
+def _pdf_text_page(parent: int, font: int, contents: int) -> bytes:
+    return (b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 %d 0 R >> >> "
+            b"/Contents %d 0 R >>" % (parent, font, contents))  # fmt: skip
+
+
+def _stream(data: bytes, extra: bytes = b"") -> bytes:
+    return b"<< /Length %d %s>>\nstream\n" % (len(data), extra) + data + b"\nendstream"
+
+
+def pdf_shared_content(pages: int = 24, operators: int = 100_000) -> bytes:
+    """A few KB whose pages all point at one compressed stream of ``operators`` text operators: pypdf
+    parses it again for every page (~1.3 s of CPU a page at 100,000)."""
+    content = zlib.compress(b"BT /F1 1 Tf " + b"(a) Tj " * operators + b"ET", 9)
+    kids = b" ".join(b"%d 0 R" % (5 + i) for i in range(pages))
+    return _pdf_objects([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        _stream(content, b"/Filter /FlateDecode "),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        *[_pdf_text_page(2, 4, 3) for _ in range(pages)],
+    ])  # fmt: skip
+
+
+def pdf_compression_bomb() -> bytes:
+    """A page whose font's /ToUnicode map inflates 100 KB into 100 MB (pypdf stops at 75 MB)."""
+    bomb = zlib.compress(b" " * (100 * MB), 9)
+    return _pdf_objects([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        _pdf_text_page(2, 5, 4),
+        _stream(b"BT /F1 12 Tf 72 700 Td (Hello bomb) Tj ET"),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>",
+        _stream(bomb, b"/Filter /FlateDecode "),
+    ])  # fmt: skip
 
 
 def _docx_with(document_xml: bytes | None, extra: dict[str, bytes] | None = None) -> bytes:
@@ -159,6 +196,13 @@ CASES = [
     Case("self-referencing PDF", "loop.pdf", pdf_self_referencing, finals=frozenset({"failed"})),
     Case("deeply nested PDF", "deep.pdf", pdf_deeply_nested, finals=frozenset({"failed"})),
     Case("PDF claiming 100k pages", "huge.pdf", pdf_claiming_100k_pages, reason="No text"),
+    Case("PDF compression bomb", "bomb.pdf", pdf_compression_bomb, reason="compression bomb"),
+    Case(
+        "PDF whose pages share one huge content stream",
+        "shared.pdf",
+        lambda: pdf_shared_content(operators=400_000),
+        reason="too complex to read in reasonable time",
+    ),
     Case("DOCX zip bomb", "bomb.docx", docx_zip_bomb, reason="expands to"),
     Case("DOCX with XML external entity", "xxe.docx", docx_xxe, finals=frozenset({"ready", "failed"})),
     Case("DOCX that is not a zip", "plain.docx", lambda: b"just words, no zip", status=415),
@@ -211,4 +255,50 @@ CASES = [
         finals=frozenset({"ready"}),
         findable=("zeppelin mechanic copper valves",),
     ),
+]
+
+
+def part(name: bytes, data: bytes = b"hello", filename: bytes | None = None) -> bytes:
+    """One multipart/form-data part, bytes as given (boundary ``X``)."""
+    disposition = (
+        b'form-data; name="' + name + b'"' + (b'; filename="' + filename + b'"' if filename else b"")
+    )
+    return b"--X\r\nContent-Disposition: " + disposition + b"\r\n\r\n" + data + b"\r\n"
+
+
+def multipart(*parts: bytes) -> bytes:
+    return b"".join(parts) + b"--X--\r\n"
+
+
+@dataclass(frozen=True)
+class FormCase:
+    """An upload request whose form itself is the problem: the answer's status and what it says."""
+
+    name: str
+    body: Callable[[], bytes]
+    status: int
+    message: str
+
+
+def _with_file(*parts: bytes) -> bytes:
+    return multipart(*parts, part(b"file", docgen.txt(), b"a.txt"))
+
+
+FORMS = [
+    FormCase("too many fields", lambda: _with_file(*[part(b"f%d" % i) for i in range(200)]), 413,
+             "at most 100 fields"),
+    FormCase("600 KB title", lambda: _with_file(part(b"title", b"t" * 600_000)), 413,
+             "text fields up to 64 KB"),
+    FormCase("Latin-1 file name", lambda: multipart(part(b"file", b"words", "résumé.txt".encode("latin-1"))),
+             400, "not in UTF-8"),
+    FormCase("no file field", lambda: multipart(part(b"other", b"no file here")), 400,
+             "No file was uploaded"),
+]  # fmt: skip
+
+# What a client sends as filename="..." (raw bytes) -> the name shown.
+FILE_NAMES = [
+    (b"C:\\Users\\victim\\Documents\\report.txt", "report.txt"),
+    (b"\\\\server\\share\\notes.md", "notes.md"),
+    (b"../../etc/passwd.txt", "passwd.txt"),
+    (b'quote\\"d.txt', 'quote"d.txt'),
 ]

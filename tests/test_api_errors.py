@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from socrate.models import Document, Tenant
-from tests import docgen
-from tests.conftest import upload
+from tests import docgen, hostile
+from tests.conftest import upload, wait_done
 from tests.web_session import sign_up
 
 
@@ -289,3 +289,57 @@ def test_a_revoked_key_is_refused_at_once(client, tenant, ctx):  # type: ignore[
     for path in (f"/api/documents/{doc_id}/status", f"/api/documents/{doc_id}", "/api/documents"):
         response = client.get(path, headers=tenant.headers)
         assert response.status_code == 401 and response.get_json()["error"] == "Invalid API key", path
+
+
+def _spellings(doc_id: str) -> list[str]:
+    return [doc_id.upper(), doc_id.replace("-", ""), "{" + doc_id.upper() + "}"]
+
+
+def test_every_route_reads_a_document_id_in_any_spelling(client, tenant, worker):  # type: ignore[no-untyped-def]
+    doc_id = upload(client, tenant, docgen.txt(needle="A lighthouse keeper named Ottavio"), "spell.txt")
+    doc_id = doc_id.get_json()["document_id"]
+    wait_done(client, tenant, doc_id)
+    for spelled in _spellings(doc_id):
+        for path in ("/status", "", "/memory"):
+            response = client.get(f"/api/documents/{spelled}{path}", headers=tenant.headers)
+            assert response.status_code == 200, (spelled, path)
+        assert (
+            client.get(f"/api/documents/{spelled}/status", headers=tenant.headers).get_json()["document_id"]
+            == doc_id
+        )
+        query = {"q": "lighthouse keeper Ottavio", "document_id": spelled}
+        found = client.get("/api/search", query_string=query, headers=tenant.headers).get_json()
+        assert found["results"] and all(hit["document_id"] == doc_id for hit in found["results"]), spelled
+    assert client.post(f"/api/documents/{doc_id.upper()}/retry", headers=tenant.headers).status_code == 409
+    deleted = client.delete(f"/api/documents/{doc_id.replace('-', '')}", headers=tenant.headers)
+    assert deleted.status_code == 200 and deleted.get_json()["document_id"] == doc_id
+    assert client.get(f"/api/documents/{doc_id}", headers=tenant.headers).status_code == 404
+
+
+def test_another_tenants_id_is_404_in_every_spelling(client, tenant, other_tenant):  # type: ignore[no-untyped-def]
+    doc_id = upload(client, tenant, docgen.txt(), "mine.txt").get_json()["document_id"]
+    for spelled in _spellings(doc_id):
+        for path in ("/status", ""):
+            response = client.get(f"/api/documents/{spelled}{path}", headers=other_tenant.headers)
+            assert response.status_code == 404 and "mine.txt" not in response.get_data(as_text=True)
+
+
+def _post_raw(client, tenant, body: bytes):  # type: ignore[no-untyped-def]
+    return client.post("/api/documents/upload", data=body, content_type="multipart/form-data; boundary=X",
+                       headers=tenant.headers)  # fmt: skip
+
+
+@pytest.mark.parametrize("case", hostile.FORMS, ids=[case.name for case in hostile.FORMS])
+def test_form_problems_say_what_was_wrong(client, tenant, ctx, case):  # type: ignore[no-untyped-def]
+    response = _post_raw(client, tenant, case.body())
+    assert response.status_code == case.status and case.message in response.get_json()["error"]
+    assert "larger than the upload limit" not in response.get_json()["error"]
+    assert _count_docs(ctx, tenant.id) == 0
+
+
+@pytest.mark.parametrize(("sent", "shown"), hostile.FILE_NAMES)
+def test_file_names_keep_only_their_last_component(client, tenant, sent, shown):  # type: ignore[no-untyped-def]
+    response = _post_raw(client, tenant, hostile.multipart(hostile.part(b"file", docgen.txt(), sent)))
+    assert response.status_code == 202, response.get_json()
+    doc_id = response.get_json()["document_id"]
+    assert client.get(f"/api/documents/{doc_id}", headers=tenant.headers).get_json()["filename"] == shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -98,7 +99,11 @@ def test_oversize_unsupported_and_photo_are_refused_and_nothing_is_saved(bot, fa
     assert "Unsupported file type" in reply_to(fake, 5004, before + 1).text
     fake.send_photo(5004)
     assert "as a file" in reply_to(fake, 5004, before + 2).text
+    fake.send_document(5004, "sizeless.pdf", b"%PDF-1.4 tiny", sizeless_over_20_mb=True)
+    explained = reply_to(fake, 5004, before + 3, "over 20 MB").text
+    assert "sizeless.pdf" in explained and "dashboard" in explained
     assert _documents(ctx, _tenant_of(ctx, 5004)) == []
+    assert "Traceback" not in bot.log()
 
 
 def test_another_user_cannot_see_or_delete_my_document(bot, fake, ctx):  # type: ignore[no-untyped-def]
@@ -174,10 +179,41 @@ def test_unknown_commands_get_help(bot, fake):  # type: ignore[no-untyped-def]
     assert "/status <id>" in _say(fake, 5012, "/status")
 
 
+def _early_in_a_minute() -> None:
+    """Limits count in fixed one-minute windows: a flood must not straddle two of them."""
+    if time.time() % 60 > 45:
+        time.sleep(61 - time.time() % 60)
+
+
 def test_a_user_flooding_the_bot_is_told_to_slow_down(bot, fake):  # type: ignore[no-untyped-def]
     """TELEGRAM_MESSAGES_PER_MINUTE (30 here) per Telegram user, counted in Redis."""
+    _early_in_a_minute()
     for _ in range(31):
         fake.send_text(5013, "/help")
     slow_down = reply_to(fake, 5013, 0, "faster than I can read")
     assert "Try again in" in slow_down.text
     assert "faster" not in _say(fake, 5014, "/help")  # another user is not affected
+
+
+def test_flooding_gets_one_warning_per_window_and_nothing_through_even_if_the_warning_fails(bot, fake):  # type: ignore[no-untyped-def]
+    _early_in_a_minute()
+    for _ in range(30):
+        fake.send_text(5015, "/help")
+    fake.wait(lambda: len(fake.chat(5015)) >= 30, what="30 answers to /help")
+    for _ in range(10):
+        fake.send_text(5015, "/help")
+    reply_to(fake, 5015, 30, "faster than I can read")
+    _say(fake, 5016, "/help")  # the bot has read past the flood
+    time.sleep(1)
+    assert len(fake.chat(5015)) == 31, "one warning, and no limited message was answered"
+
+    fake.flood_sends_containing = "faster than I can read"  # Telegram now refuses the warning (429)
+    try:
+        for _ in range(40):
+            fake.send_text(5017, "/help")
+        _say(fake, 5016, "/docs")
+        time.sleep(1)
+    finally:
+        fake.flood_sends_containing = ""
+    answered = [m.text for m in fake.chat(5017)]
+    assert len(answered) == 30 and not any("went wrong" in text for text in answered)

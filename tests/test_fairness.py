@@ -1,43 +1,50 @@
-"""One tenant's burst cannot starve another: a per-tenant cap on documents processing at once."""
+"""One tenant cannot starve another: with the product's default settings (two worker children, one
+document per tenant at a time, CPU budgets for PDFs), a small upload is ready within 30 s while
+another tenant's pathological PDFs and long documents are processing."""
 
 from __future__ import annotations
 
 import time
 
-from sqlalchemy import update
-
-from socrate.models import Tenant
-from tests import docgen
-from tests.conftest import upload, wait_done
+from bench.stack import running_stack
+from socrate.extract import TOO_COMPLEX
+from tests import docgen, hostile
 
 LONG = docgen.txt("en", count=700)
 
 
-def test_a_burst_from_one_tenant_leaves_room_for_another(isolated_stack, make_tenant, ctx):  # type: ignore[no-untyped-def]
-    stack = isolated_stack
-    client, greedy, patient = stack.app.test_client(), make_tenant("greedy"), make_tenant("patient")
-    with ctx.sessions() as session:
-        session.execute(update(Tenant).where(Tenant.id == greedy.id).values(max_concurrent=1))
-        session.commit()
-    worker = stack.worker(concurrency=3)
-    burst = [upload(client, greedy, LONG, f"burst{i}.txt").get_json()["document_id"] for i in range(4)]
-    small = upload(client, patient, docgen.txt(), "small.txt").get_json()["document_id"]
+def test_a_pathological_pdf_burst_leaves_room_for_another_tenant(make_tenant):  # type: ignore[no-untyped-def]
+    attacker, patient = make_tenant("attacker"), make_tenant("patient")
+    with running_stack() as stack:  # the product as scripts/run starts it, on its defaults
+        stack.key = attacker.key
+        burst = [stack.upload(hostile.pdf_shared_content(), f"shared{i}.pdf")[0] for i in range(2)]
+        burst += [stack.upload(LONG, f"long{i}.txt")[0] for i in range(2)]
 
-    most_at_once = 0
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        statuses = [
-            client.get(f"/api/documents/{d}/status", headers=greedy.headers).get_json()["status"]
-            for d in burst
-        ]
-        most_at_once = max(most_at_once, statuses.count("processing"))
-        mine = client.get(f"/api/documents/{small}/status", headers=patient.headers).get_json()["status"]
-        if mine == "ready":
-            break
-        time.sleep(0.1)
-    assert mine == "ready"
-    assert statuses.count("ready") < len(burst), "the small document waited for the whole burst"
-    for doc_id in burst:
-        assert wait_done(client, greedy, doc_id)[0]["status"] == "ready"
-    assert most_at_once == 1
-    worker.stop()
+        def statuses() -> list[str]:
+            return [
+                stack.http.get(f"/api/documents/{d}/status", headers=stack.headers).json()["status"]
+                for d in burst
+            ]
+
+        deadline = time.monotonic() + 120
+        while "processing" not in statuses() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert statuses()[0] == "processing", "the pathological PDF never started"
+
+        stack.key = patient.key
+        small, sent = stack.upload(docgen.txt(), "small.txt")
+        assert stack.wait(small, timeout=120)["status"] == "ready"
+        waited = time.time() - sent
+        assert waited < 30, f"the small document took {waited:.1f} s behind another tenant's burst"
+
+        stack.key = attacker.key
+        most_at_once, finals = 0, statuses()
+        deadline = time.monotonic() + 400
+        while any(s in ("queued", "processing") for s in finals) and time.monotonic() < deadline:
+            most_at_once = max(most_at_once, finals.count("processing"))
+            time.sleep(0.2)
+            finals = statuses()
+        assert finals == ["failed", "failed", "ready", "ready"]
+        assert most_at_once <= 1, "a tenant held more worker slots than its cap"
+        for doc_id in burst[:2]:
+            assert TOO_COMPLEX in stack.details(doc_id)["error"]

@@ -29,7 +29,7 @@ from socrate.models import Document
 from socrate.search import candidates, fusion, passages, store
 from socrate.search.candidates import Scope
 from socrate.search.fusion import Candidate, Frequencies, Term
-from socrate.tenancy import get_owned_columns
+from socrate.tenancy import canonical_id, get_owned_columns
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ def scope(
 ) -> tuple[Scope | None, str | None]:
     """The scope of a search, or None and why; another tenant's document id is NotFound."""
     if document_id is not None:
+        document_id = canonical_id(Document, document_id)
         columns = (Document.status, Document.language, Document.total_chunks)
         row = get_owned_columns(conn, Document, document_id, tenant_id, columns)
         if row.status != "ready":

@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
         dashboard,
         deps,
         errors,
+        forms,
         health,
         keys,
         metrics,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     if settings.secret_key == Settings.secret_key:
         log.warning("SECRET_KEY is the development default: anyone can forge dashboard sessions; set it")
     app = Flask(__name__, template_folder="../../templates", static_folder="../../static")
+    app.request_class = forms.SocrateRequest
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,

@@ -7,7 +7,7 @@ from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 
 from socrate import accounts, logins
-from socrate.errors import NotFound, SocrateError
+from socrate.errors import SocrateError
 from socrate.web import csrf
 from socrate.web.auth import gate
 from socrate.web.dashboard import login_required
@@ -59,9 +59,7 @@ def end_session(session_id: str) -> ResponseReturnValue:
     """End one session; ending this one is a log-out."""
     csrf.check()
     you = _you()
-    if not logins.end_one(session(), you.user_id, session_id):
-        raise NotFound("Session not found")
-    if session_id == you.session_id:
+    if logins.end_one(session(), you.user_id, session_id) == you.session_id:
         cookie_session.clear()
         return redirect(url_for("auth.login"))
     flash("That session is logged out.")

@@ -8,8 +8,18 @@ from flask import Blueprint, Response, g, jsonify, request, send_file
 
 from socrate import documents
 from socrate.errors import BadRequest
-from socrate.web import polling
-from socrate.web.deps import bearer_token, connection, ctx, limit, limit_key, queue, require_tenant, session
+from socrate.web import forms, polling
+from socrate.web.deps import (
+    bearer_token,
+    connection,
+    ctx,
+    limit,
+    limit_key,
+    queue,
+    release_connection,
+    require_tenant,
+    session,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -18,6 +28,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 @require_tenant
 def upload() -> tuple[Response, int]:
     limit(f"tenant:{g.tenant_id}", per_minute=ctx().settings.upload_limit_per_minute, scope="upload")
+    release_connection()
     file = request.files.get("file")
     if file is None:
         raise BadRequest("No file was uploaded (multipart field 'file')")
@@ -25,7 +36,9 @@ def upload() -> tuple[Response, int]:
     doc = documents.create(
         session(),
         g.tenant_id,
-        documents.Upload(filename=file.filename or "", stream=file.stream, title=request.form.get("title")),
+        documents.Upload(
+            filename=forms.client_filename(file), stream=file.stream, title=request.form.get("title")
+        ),
         source=g.via,
         storage=c.storage,
         queue=queue(),
@@ -98,8 +111,8 @@ def list_documents() -> Response:
 @bp.delete("/documents/<document_id>")
 @require_tenant
 def delete(document_id: str) -> Response:
-    documents.delete(session(), g.tenant_id, document_id, storage=ctx().storage, queue=queue())
-    return jsonify(success=True, document_id=document_id, message="Document deleted")
+    deleted = documents.delete(session(), g.tenant_id, document_id, storage=ctx().storage, queue=queue())
+    return jsonify(success=True, document_id=deleted, message="Document deleted")
 
 
 @bp.post("/documents/<document_id>/cancel")

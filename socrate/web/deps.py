@@ -50,6 +50,13 @@ def session() -> Session:
     return g.db_session
 
 
+def release_connection() -> None:
+    """Hand the request's database connection back to the pool (the session takes a new one when next
+    used): an upload body may trickle in for minutes, and must not hold a connection meanwhile."""
+    if "db_session" in g:
+        g.db_session.close()
+
+
 def current_login() -> logins.Login | None:
     """The dashboard log-in behind this request's cookie, looked up once per request. A cookie whose
     session was ended (log-out elsewhere, password change) or expired is cleared."""
