@@ -324,3 +324,41 @@ def test_telegram_page_issues_a_one_time_code_the_bot_accepts(page, app, tmp_pat
     page.reload()
     expect(page.locator("#telegram-status")).to_contain_text("1 Telegram account is linked")
     assert tenant_id
+
+
+def _log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Upload documents")).to_be_visible()
+
+
+def test_account_page_changes_the_password_and_logs_other_sessions_out(browser, base_url, tmp_path):  # type: ignore[no-untyped-def]
+    laptop = open_page(browser, base_url)
+    email = sign_up(laptop)
+    phone = open_page(browser, base_url, width=375, height=740)
+    _log_in(phone, email)
+
+    phone.get_by_role("link", name="Account").click()
+    expect(phone.locator("#sessions tbody tr")).to_have_count(2)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    phone.screenshot(path=tmp_path / "account-phone.png", full_page=True)
+
+    laptop.get_by_role("link", name="Account").click()
+    laptop.get_by_label("Current password").fill(PASSWORD)
+    laptop.get_by_label("New password").fill("another long passphrase 9")
+    laptop.get_by_role("button", name="Change password").click()
+    expect(laptop.get_by_role("status")).to_contain_text("1 other session(s) logged out")
+    expect(laptop.locator("#sessions tbody tr")).to_have_count(1)
+
+    phone.reload()
+    expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
+    _log_in(phone, email, "another long passphrase 9")
+
+    laptop.get_by_role("button", name="Log out everywhere").click()
+    expect(laptop.get_by_role("heading", name="Log in")).to_be_visible()
+    phone.goto("/")
+    expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
+    laptop.context.close()
+    phone.context.close()
