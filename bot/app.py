@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
@@ -11,6 +12,9 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
+    ExtBot,
+    JobQueue,
     MessageHandler,
     TypeHandler,
     filters,
@@ -25,9 +29,18 @@ log = logging.getLogger(__name__)
 FOLLOWER = "progress-follower"
 MODEL = "embedding-model"
 DELETE_CHOICE = r"^(del:[0-9a-f-]{36}|keep)$"
+# What ``Application.builder()`` builds: the default context types and a job queue.
+BotApplication: TypeAlias = Application[
+    ExtBot[None],
+    ContextTypes.DEFAULT_TYPE,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    JobQueue[ContextTypes.DEFAULT_TYPE],
+]
 
 
-def build(settings: Settings) -> Application:
+def build(settings: Settings) -> BotApplication:
     if not settings.telegram_bot_token:
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and set it")
     application = (
@@ -57,7 +70,7 @@ def build(settings: Settings) -> Application:
     return application
 
 
-async def _started(application: Application) -> None:
+async def _started(application: BotApplication) -> None:
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in replies.COMMANDS])
     follower = ProgressFollower(application.bot, application.bot_data[services.KEY])
     loop = asyncio.get_running_loop()
@@ -67,7 +80,7 @@ async def _started(application: Application) -> None:
     log.info("bot started username=%s", application.bot.username)
 
 
-async def _stopped(application: Application) -> None:
+async def _stopped(application: BotApplication) -> None:
     for name in (FOLLOWER, MODEL):
         task = application.bot_data.pop(name, None)
         if task is not None:

@@ -37,8 +37,8 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return telegram_users.resolve(session, user.id, user.full_name, svc.settings)
 
     who = await asyncio.to_thread(resolve)
-    context.user_data["tenant_id"] = who.tenant_id  # type: ignore[index]
-    context.user_data["new_user"] = who.created  # type: ignore[index]
+    services.user_data(context)["tenant_id"] = who.tenant_id
+    services.user_data(context)["new_user"] = who.created
 
 
 async def _warn_once(update: Update, svc: services.BotServices, user_id: int, retry_after: int) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
@@ -20,7 +20,8 @@ from socrate.models import ACTIVE_STATUSES, Document
 log = logging.getLogger(__name__)
 PAGE_SIZE = 5
 ANSWER_PASSAGES = 3
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+T = TypeVar("T")
 
 
 def replies_errors(handler: Handler) -> Handler:
@@ -43,11 +44,11 @@ async def _say(update: Update, text: str, **kwargs: Any) -> None:
         await update.effective_message.reply_text(text, **kwargs)
 
 
-def _in_session(context: ContextTypes.DEFAULT_TYPE, work: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+def _in_session(context: ContextTypes.DEFAULT_TYPE, work: Callable[..., T], *args: Any) -> Awaitable[T]:
     """Run ``work(session, tenant_id, *args)`` in a thread with a fresh session."""
     svc, tenant_id = services.of(context), services.tenant_of(context)
 
-    def run() -> Any:
+    def run() -> T:
         with session_scope(svc.ctx.sessions) as session:
             return work(session, tenant_id, *args)
 
@@ -59,8 +60,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if context.args:
         await link(update, context)
         return
-    greeting = "Welcome to Socrate! Your personal space is ready." if context.user_data.get("new_user") else (
-        "Welcome back to Socrate.")  # fmt: skip
+    new_user = services.user_data(context).get("new_user")
+    greeting = "Welcome to Socrate! Your personal space is ready." if new_user else "Welcome back to Socrate."
     await _say(update, f"{greeting}\n\n{replies.HELP}")
 
 
@@ -79,7 +80,7 @@ async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         with session_scope(svc.ctx.sessions) as session:
             return telegram_users.redeem_code(session, telegram_id, code)
 
-    context.user_data["tenant_id"] = await asyncio.to_thread(redeem)  # type: ignore[index]
+    services.user_data(context)["tenant_id"] = await asyncio.to_thread(redeem)
     await _say(update, "🔗 Linked! Documents you send here now appear in your dashboard, and you can "
                        "search the dashboard's documents here. Earlier chat documents stay in your "
                        "personal space.")  # fmt: skip
@@ -175,7 +176,7 @@ async def confirm_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     question = " ".join(context.args) if context.args is not None else (message.text if message else "")
-    if not (question or "").strip():
+    if question is None or not question.strip():
         await _say(update, "Ask me something: /ask <question>, or just type your question.")
         return
     svc, tenant_id = services.of(context), services.tenant_of(context)

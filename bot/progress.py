@@ -78,8 +78,8 @@ class ProgressFollower:
         try:
             await self.bot.edit_message_text(text, chat_id=row.chat_id, message_id=row.message_id)
         except RetryAfter as exc:
-            wait = exc.retry_after
-            wait = wait if isinstance(wait, int | float) else wait.total_seconds()
+            retry_after = exc.retry_after
+            wait = retry_after if isinstance(retry_after, int | float) else retry_after.total_seconds()
             self.quiet_until[row.chat_id] = time.monotonic() + wait
             log.info("flood control chat_id=%s retry_after=%s", row.chat_id, wait)
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from telegram.ext import ContextTypes
 
@@ -33,9 +34,14 @@ def build(settings: Settings) -> BotServices:
 
 
 def of(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
-    return context.bot_data[KEY]
+    return cast(BotServices, context.bot_data[KEY])
+
+
+def user_data(context: ContextTypes.DEFAULT_TYPE) -> dict[Any, Any]:
+    """The user's data, never None past the gate: it stops every update that has no user."""
+    return cast("dict[Any, Any]", context.user_data)
 
 
 def tenant_of(context: ContextTypes.DEFAULT_TYPE) -> str:
     """The tenant the gate resolved for this update; handlers never look it up themselves."""
-    return context.user_data["tenant_id"]  # type: ignore[index]
+    return cast(str, user_data(context)["tenant_id"])

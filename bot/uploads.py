@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 from telegram import Update
 from telegram.error import BadRequest
@@ -56,7 +56,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as buffer:
         try:
             remote = await sent.get_file()  # type: ignore[union-attr]
-            await remote.download_to_memory(buffer)
+            await remote.download_to_memory(cast(BinaryIO, buffer))  # a binary file, as PTB asks for
             buffer.seek(0)
             doc_id = await asyncio.to_thread(_create, svc, tenant_id, name, buffer, chat)
         except SocrateError as exc:
@@ -76,7 +76,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 def _create(
-    svc: services.BotServices, tenant_id: str, name: str, stream: BinaryIO, chat: tuple[int, int]
+    svc: services.BotServices, tenant_id: str, name: str, stream: IO[bytes], chat: tuple[int, int]
 ) -> str:
     upload = documents.Upload(name, stream)
     with session_scope(svc.ctx.sessions) as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 MB = 1024 * 1024
 
@@ -58,7 +59,7 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    """Runtime configuration; see README "Configuration" for every variable."""
+    """Runtime configuration; docs/configuration.md lists every variable."""
 
     data_dir: Path = Path("data")
     database_url: str = ""  # empty: the embedded PostgreSQL under data_dir (socrate/db/embedded.py)
@@ -173,6 +174,6 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
         )
 
-    def with_(self, **changes: object) -> Settings:
+    def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed (tests build their own settings this way)."""
         return replace(self, **changes)

@@ -9,7 +9,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,7 +37,7 @@ class Upload:
     """An incoming file as any adapter (web form, API, Telegram) hands it over."""
 
     filename: str
-    stream: BinaryIO
+    stream: IO[bytes]
     title: str | None = None
 
 

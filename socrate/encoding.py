@@ -11,10 +11,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 if TYPE_CHECKING:
     import numpy as np
+    from numpy.typing import NDArray
 
 ENCODER_NAME = "memvid"
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -44,9 +45,9 @@ class Hit:
 class Windows:
     """Every embedding window of a document: what search stores in the database."""
 
-    vectors: np.ndarray  # (windows, 384) float32, unit length
-    chunk: np.ndarray  # (windows,) int32: the chunk each window belongs to
-    span: np.ndarray  # (windows, 2) int32: [start, end) characters of the window in its chunk
+    vectors: NDArray[np.float32]  # (windows, 384) float32, unit length
+    chunk: NDArray[np.int32]  # (windows,) int32: the chunk each window belongs to
+    span: NDArray[np.int32]  # (windows, 2) int32: [start, end) characters of the window in its chunk
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,6 @@ def detect_language(text: str) -> str | None:
 
     DetectorFactory.seed = 0
     try:
-        return detect(text[:LANGUAGE_SAMPLE_CHARS])
+        return cast(str, detect(text[:LANGUAGE_SAMPLE_CHARS]))
     except LangDetectException:
         return None

@@ -10,8 +10,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from socrate.errors import NotFound
@@ -79,9 +80,8 @@ def end_one(session: Session, user_id: str, session_id: str) -> str:
         session_id = canonical_id(LoginSession, session_id)
     except NotFound:
         raise NotFound(SESSION_NOT_FOUND) from None
-    result = session.execute(
-        delete(LoginSession).where(LoginSession.id == session_id, LoginSession.user_id == user_id)
-    )
+    stmt = delete(LoginSession).where(LoginSession.id == session_id, LoginSession.user_id == user_id)
+    result = cast("CursorResult[Any]", session.execute(stmt))
     session.commit()
     if not result.rowcount:
         raise NotFound(SESSION_NOT_FOUND)
@@ -93,7 +93,7 @@ def end_all(session: Session, user_id: str, *, keep: str | None = None) -> int:
     stmt = delete(LoginSession).where(LoginSession.user_id == user_id)
     if keep is not None:
         stmt = stmt.where(LoginSession.id != keep)
-    result = session.execute(stmt)
+    result = cast("CursorResult[Any]", session.execute(stmt))
     session.commit()
     return int(result.rowcount)
 

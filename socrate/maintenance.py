@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import cast
 
 import redis
 from sqlalchemy import delete, or_, select
@@ -79,8 +80,8 @@ def _remove_expired_documents(ctx: Context, now: datetime, dry_run: bool) -> lis
     failed_cutoff = now - timedelta(days=ctx.settings.failed_retention_days)
     removed: list[str] = []
     with session_scope(ctx.sessions) as session:
-        retention = dict(session.execute(select(Tenant.id, Tenant.retention_days).where(
-            Tenant.retention_days.is_not(None))).all())  # fmt: skip
+        kept = select(Tenant.id, Tenant.retention_days).where(Tenant.retention_days.is_not(None))
+        retention = cast("dict[str, int]", dict(session.execute(kept).tuples().all()))  # no NULL days left
         stale_failed = (Document.status.in_(("failed", "cancelled"))) & (Document.updated_at < failed_cutoff)
         past_retention = [
             (Document.tenant_id == tenant_id) & (Document.created_at < now - timedelta(days=days))

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import importlib.metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import memvid.config
 import numpy as np
 from memvid.index import IndexManager
+from numpy.typing import NDArray
 from sentence_transformers import SentenceTransformer
 
 from socrate.embedding import DIMENSIONS, Embedder, get_embedder
@@ -47,11 +48,11 @@ class _SharedModelIndex(IndexManager):
         self.metadata: list[dict[str, Any]] = []
         self.chunk_to_frame: dict[int, int] = {}
         self.frame_to_chunks: dict[int, list[int]] = {}
-        self.batches: list[np.ndarray] = []
+        self.batches: list[NDArray[np.float32]] = []
 
-    def _generate_embeddings(self, chunks: list[str], show_progress: bool) -> np.ndarray:
+    def _generate_embeddings(self, chunks: list[str], show_progress: bool) -> NDArray[np.float32]:
         """memvid's own chunk vectors, kept: each is the first window of its chunk."""
-        vectors = super()._generate_embeddings(chunks, show_progress)
+        vectors: NDArray[np.float32] = super()._generate_embeddings(chunks, show_progress)
         self.batches.append(vectors)
         return vectors
 
@@ -118,10 +119,10 @@ class MemvidEncoder:
         ]
 
     def _offsets(self, text: str) -> list[tuple[int, int]]:
-        return self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True,
-                              verbose=False)["offset_mapping"]  # fmt: skip
+        encoded = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        return cast("list[tuple[int, int]]", encoded["offset_mapping"])
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str]) -> NDArray[np.float32]:
         return self.embedder.embed(texts)
 
     def search(self, out_dir: Path, query: str, k: int) -> list[Hit]:

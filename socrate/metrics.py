@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Iterator
+from typing import cast
 
 import redis
 from prometheus_client import CollectorRegistry, generate_latest
@@ -92,11 +93,12 @@ def documents_by_status(engine: Engine) -> dict[str, int]:
 def queue_depths(redis_url: str) -> dict[str, int]:
     """Messages waiting in each Celery queue (Redis lists named after the queues)."""
     client = _client(redis_url)
-    return {name: int(client.llen(name)) for name in QUEUES}
+    return {name: cast(int, client.llen(name)) for name in QUEUES}
 
 
-def _decode(raw: dict[bytes, bytes]) -> dict[str, float]:
-    return {k.decode(): float(v) for k, v in raw.items()}
+def _decode(raw: object) -> dict[str, float]:
+    """A hash reply (bytes to bytes), which redis-py types as maybe awaitable even on the sync client."""
+    return {k.decode(): float(v) for k, v in cast("dict[bytes, bytes]", raw).items()}
 
 
 class SocrateCollector(Collector):

@@ -100,7 +100,7 @@ def stats(session: Session) -> dict[str, Any]:
     """Documents by status, stored bytes and tenants, across the deployment."""
     by_status = dict.fromkeys(DOCUMENT_STATUSES, 0)
     by_status.update(
-        dict(session.execute(select(Document.status, func.count()).group_by(Document.status)).all())
+        dict(session.execute(select(Document.status, func.count()).group_by(Document.status)).tuples().all())
     )
     stored = session.scalar(select(func.coalesce(func.sum(Document.size_bytes), 0))) or 0
     return {

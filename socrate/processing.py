@@ -133,7 +133,8 @@ def _claim(
         busy = select_owned(Document, tenant_id).where(Document.status == "processing", Document.id != doc.id)
         if (
             tenant
-            and session.scalar(select(func.count()).select_from(busy.subquery())) >= tenant.max_concurrent
+            and (session.scalar(select(func.count()).select_from(busy.subquery())) or 0)
+            >= tenant.max_concurrent
         ):
             raise Busy
         doc.attempts += 1

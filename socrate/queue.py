@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import redis
 
@@ -70,7 +70,8 @@ class TaskQueue:
         """
         client = redis.Redis.from_url(self.celery.conf.broker_url, socket_timeout=timeout)
         try:
-            held = {json.loads(raw)["headers"]["id"] for raw in client.lrange(DOCUMENTS_QUEUE, 0, -1)}
+            waiting = cast("list[bytes]", client.lrange(DOCUMENTS_QUEUE, 0, -1))
+            held = {json.loads(raw)["headers"]["id"] for raw in waiting}
         finally:
             client.close()
         replies = self.celery.control.inspect(timeout=timeout)

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import redis
 
@@ -61,7 +62,7 @@ class RateLimiter:
         now = time.time()
         key, window = _window(scope, identity, limit, now)
         try:
-            used = int(self.client.get(key) or 0)
+            used = int(cast("bytes | None", self.client.get(key)) or 0)
         except redis.RedisError as exc:
             log.warning("rate limiter unavailable key=%s error=%r", key, exc)
             return
@@ -74,7 +75,7 @@ class RateLimiter:
 
     def _flush(self, key: str, pending: int, shared: int, limit: Limit) -> int:
         try:
-            total = self.client.incrby(key, pending)
+            total = cast(int, self.client.incrby(key, pending))
             if total == pending:
                 self.client.expire(key, limit.per_seconds + 1)
             return total

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Row, Select, bindparam, select, update
+from sqlalchemy import Connection, CursorResult, Row, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from socrate.db.prepared import Prepared
@@ -59,7 +59,7 @@ def get_owned_columns(
 ) -> Row[Any]:
     """Some columns of an owned row on a bare connection (hot paths such as polling), else NotFound."""
     object_id = canonical_id(model, object_id)
-    stmt = _owned_columns_statement(model, columns)
+    stmt = _owned_columns_statement(cast(type, model), columns)  # mypy does not see type[T] as Hashable
     row = conn.execute(stmt, {"object_id": object_id, "tenant_id": tenant_id}).first()
     if row is None:
         raise NotFound(f"{model.__name__.lower()} not found")
@@ -81,8 +81,9 @@ def _key_and_owned_columns_statement(model: type, columns: tuple[Any, ...]) -> S
 
 def get_key_and_owned_columns(
     conn: Connection, model: type[T], object_id: str, key_prefix: str, columns: tuple[Any, ...]
-) -> Row[Any] | None:
-    """One round trip for hot paths: the key (to verify) and the columns of the object it may read.
+) -> Any:
+    """One round trip for hot paths: the key (to verify) and the columns of the object it may read, as
+    a named tuple.
 
     None when no key has this prefix; the object's columns are None when the key's tenant does not
     own it (or the id is malformed). The caller must verify the key before using anything.
@@ -91,7 +92,7 @@ def get_key_and_owned_columns(
         found: str | None = canonical_id(model, object_id)
     except NotFound:
         found = None
-    return _key_and_owned_columns(model, columns).first(conn, object_id=found, prefix=key_prefix)
+    return _key_and_owned_columns(cast(type, model), columns).first(conn, object_id=found, prefix=key_prefix)
 
 
 @lru_cache(maxsize=64)
@@ -117,5 +118,5 @@ def update_owned(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if session.execute(stmt).rowcount == 0:
+    if cast("CursorResult[Any]", session.execute(stmt)).rowcount == 0:
         raise NotFound(f"{model.__name__.lower()} not found")

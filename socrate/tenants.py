@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, func, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socrate import apikeys
@@ -91,7 +92,7 @@ def delete(session: Session, tenant_id: str, *, storage: Storage) -> None:
     A run still encoding one of its documents loses ownership at its next write and removes
     whatever it published, so nothing under ``tenants/<id>/`` outlives this call for long.
     """
-    result = session.execute(sql_delete(Tenant).where(Tenant.id == tenant_id))
+    result = cast("CursorResult[Any]", session.execute(sql_delete(Tenant).where(Tenant.id == tenant_id)))
     if not result.rowcount:
         session.rollback()
         raise NotFound("tenant not found")

@@ -20,7 +20,26 @@ from socrate.db.embedded import FAST_OPTIONS, EmbeddedPostgres
 from tests.fake_telegram import FakeTelegram
 from tests.processes import Stack, Worker
 
-TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
+# With pytest-xdist each worker (gw0, gw1, ...) takes its own Redis database: 15, 14, ...
+TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15")) - int(
+    os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0
+)
+
+# Test tiers, from the fixtures a test uses (transitively); `slow` is set by hand on tests that start
+# the whole product or wait out real timeouts. `scripts/test --quick` runs `unit or service`.
+TIERS = {
+    "browser": {"page", "browser"},
+    "worker": {"worker", "isolated_stack", "bot"},
+    "service": {"services", "postgres"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        tier = next((name for name, fixtures in TIERS.items() if used & fixtures), "unit")
+        if item.get_closest_marker("slow") is None:
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 def _redis_test_url(url: str) -> str:

@@ -288,7 +288,7 @@ FORMS = [
     FormCase("too many fields", lambda: _with_file(*[part(b"f%d" % i) for i in range(200)]), 413,
              "at most 100 fields"),
     FormCase("600 KB title", lambda: _with_file(part(b"title", b"t" * 600_000)), 413,
-             "text fields up to 64 KB"),
+             "text fields up to 500 KB"),
     FormCase("Latin-1 file name", lambda: multipart(part(b"file", b"words", "résumé.txt".encode("latin-1"))),
              400, "not in UTF-8"),
     FormCase("no file field", lambda: multipart(part(b"other", b"no file here")), 400,

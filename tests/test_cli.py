@@ -70,7 +70,7 @@ def test_apikey_create_works_and_revoke_by_prefix_refuses_it(capsys, client, ten
     )  # the other key still works
 
 
-def test_apikey_commands_report_unknown_ids(capsys):  # type: ignore[no-untyped-def]
+def test_apikey_commands_report_unknown_ids(capsys, settings):  # type: ignore[no-untyped-def]
     assert cli(capsys, "apikey", "create", "no-such-tenant")[::2] == (1, "error: tenant not found\n")
     assert cli(capsys, "apikey", "revoke", "sk_000000000000")[::2] == (1, "error: API key not found\n")
 

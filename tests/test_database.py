@@ -7,6 +7,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -64,6 +65,7 @@ def test_readyz_reports_the_pgvector_extension(client):  # type: ignore[no-untyp
     assert database["ok"] is True and database["pgvector"].startswith("0.8")
 
 
+@pytest.mark.slow
 def test_a_plain_postgresql_url_over_tcp_runs_the_whole_product(tmp_path):  # type: ignore[no-untyped-def]
     """Any PostgreSQL with pgvector reached by host:port works (here: a second embedded server on TCP)."""
     port = free_port()

@@ -9,13 +9,16 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from socrate.embedded_redis import EmbeddedRedis
+from socrate.models import Tenant
 from tests import docgen
 from tests.conftest import TenantHandle, search_rows, upload
 
 LONG = docgen.txt("en", count=900)
+
+pytestmark = pytest.mark.slow
 
 
 def _status(client, tenant: TenantHandle, doc_id: str) -> dict:  # type: ignore[no-untyped-def]
@@ -65,9 +68,14 @@ def _running_again(client, tenant: TenantHandle, doc_id: str, timeout: float) ->
         time.sleep(0.2)
 
 
-def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, settings):  # type: ignore[no-untyped-def]
+def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, settings, ctx):  # type: ignore[no-untyped-def]
     stack = isolated_stack
     client, tenant = stack.app.test_client(), make_tenant("crashy")
+    # Two at a time: with the default of one, the tenant's next document (c below) would wait for the
+    # dead run's lease, then take the worker while the recovered one waits behind it.
+    with ctx.sessions() as session:
+        session.execute(update(Tenant).where(Tenant.id == tenant.id).values(max_concurrent=2))
+        session.commit()
     worker = stack.worker()
 
     # 1. The pool child dies (e.g. the OOM killer): the message is rejected back and redelivered.

@@ -8,11 +8,14 @@ import time
 from collections import Counter
 
 import httpx
+import pytest
 
 from bench.stack import percentile, running_stack
 from tests import docgen
 
 TENANTS, DOCS_PER_TENANT, CLIENTS, SECONDS = 5, 10, 200, 60
+
+pytestmark = pytest.mark.slow
 
 
 def test_polling_under_load_loses_nothing(make_tenant, capsys):  # type: ignore[no-untyped-def]

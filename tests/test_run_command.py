@@ -11,11 +11,14 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from bench.stack import running_stack
 from socrate.db import embedded
 from tests import docgen
 from tests.processes import ROOT
+
+pytestmark = pytest.mark.slow
 
 
 def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(fake_telegram):  # type: ignore[no-untyped-def]

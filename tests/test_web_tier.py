@@ -14,6 +14,8 @@ from bench.slow_clients import TRICKLERS, poll_latencies, trickling
 from bench.stack import Stack, percentile, running_stack
 from tests import docgen
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:

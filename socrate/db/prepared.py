@@ -12,11 +12,12 @@ import hashlib
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import psycopg2
 from sqlalchemy import Connection, Select
 from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
+from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.exc import DBAPIError
 
 _DOLLAR = PGDialect_psycopg2(paramstyle="numeric_dollar")  # $1, $2 ... as PREPARE wants them
@@ -59,7 +60,8 @@ class Prepared:
                 cursor.execute(f"EXECUTE {self.name}({', '.join(['%s'] * len(arguments))})", arguments)
                 found = cursor.fetchone()
         except DRIVER_ERROR as exc:
-            if conn.dialect.is_disconnect(exc, record.dbapi_connection, None):
+            # SQLAlchemy types driver errors as its own stand-in class, which psycopg2's does not extend
+            if conn.dialect.is_disconnect(cast(DBAPIModule.Error, exc), record.dbapi_connection, None):
                 conn.invalidate(exc)  # the server went away: every pooled connection is as stale
                 conn.engine.dispose()
             raise DBAPIError.instance(self.sql, arguments, exc, DRIVER_ERROR) from exc

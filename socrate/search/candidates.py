@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, text
 
 from socrate.models import Window
@@ -101,7 +102,11 @@ def by_words(
 
 
 def by_vector(
-    conn: Connection, where: Scope, vector: np.ndarray, worded: dict[int, tuple[str, list[str]]], lexemes: str
+    conn: Connection,
+    where: Scope,
+    vector: NDArray[np.float32],
+    worded: dict[int, tuple[str, list[str]]],
+    lexemes: str,
 ) -> list[Candidate]:
     """The chunks of the nearest windows joined to the word matches, each with its best window's cosine
     similarity and (for chunks not met yet) the question's lexemes it contains in its own language

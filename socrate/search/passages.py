@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, text
 
 from socrate.models import Window
@@ -55,7 +56,7 @@ def tsquery_any(lexemes: list[str]) -> str:
     return " | ".join("'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes)
 
 
-def fetch(conn: Connection, tenant_id: str, chosen: list[tuple[int, float]], vector: np.ndarray,
+def fetch(conn: Connection, tenant_id: str, chosen: list[tuple[int, float]], vector: NDArray[np.float32],
           marked: dict[str, list[str]]) -> list[tuple[Any, float, str, list[Span]]]:  # fmt: skip
     """(row, score, snippet, highlights) for each chosen chunk, in order; ``marked`` are the lexemes to
     highlight, by configuration. A row is (id, document id, filename, chunk index, page start, page end,

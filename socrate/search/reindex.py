@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
@@ -69,10 +70,10 @@ def load_outputs(storage: Storage, outputs: dict[str, Any]) -> tuple[list[str], 
     return texts, Windows(np.asarray(vectors, dtype="float32"), chunk.astype("int32"), span.astype("int32"))
 
 
-def _memvid_vectors(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _memvid_vectors(path: Path) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
     """memvid's chunk vectors (each of a chunk's first ~250 tokens) and their chunk numbers."""
     import faiss
 
-    index = faiss.read_index(str(path))
+    index = cast(faiss.IndexIDMap, faiss.read_index(str(path)))  # memvid saves its index in an ID map
     flat = faiss.downcast_index(index.index)
     return flat.reconstruct_n(0, index.ntotal), faiss.vector_to_array(index.id_map)

@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Connection, text
 
 from socrate import embedding, logs
@@ -117,20 +118,20 @@ def scope(
 class Retrieved:
     """The question as the database sees it and the passages worth scoring, with both signals."""
 
-    vector: np.ndarray
+    vector: NDArray[np.float32]
     terms: list[Term]
     frequencies: Frequencies
     by_config: dict[str, list[str]]
     candidates: list[Candidate]
 
 
-def embed(query: str) -> Future[np.ndarray]:
+def embed(query: str) -> Future[NDArray[np.float32]]:
     """The question's vector, computed on the process's embedding thread."""
     return _embedding_thread().submit(embedding.get_embedder().embed_query, query)
 
 
 def retrieve(
-    conn: Connection, where: Scope, query: str, vector: Future[np.ndarray] | None = None
+    conn: Connection, where: Scope, query: str, vector: Future[NDArray[np.float32]] | None = None
 ) -> Retrieved:
     """Find the rare-word matches while the question is embedded (``vector``, if already started), then
     gather the nearest windows' chunks and measure both signals on every candidate."""
@@ -166,7 +167,9 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)  # a forked child has none of its parent's threads
 
 
-def _rank(conn: Connection, where: Scope, query: str, k: int, vector: Future[np.ndarray]) -> list[Hit]:
+def _rank(
+    conn: Connection, where: Scope, query: str, k: int, vector: Future[NDArray[np.float32]]
+) -> list[Hit]:
     found = retrieve(conn, where, query, vector)
     scores = {c.chunk_id: fusion.fused(c, found.terms, found.frequencies) for c in found.candidates}
     chosen = fusion.best(scores, k)

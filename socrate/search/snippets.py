@@ -14,7 +14,7 @@ import re
 
 from socrate.extract import HIGHLIGHT_MARKS
 
-START, STOP = HIGHLIGHT_MARKS
+START, STOP = HIGHLIGHT_MARKS[0], HIGHLIGHT_MARKS[1]
 SNIPPET_CHARS = 320
 HEADLINE_OPTIONS = f'HighlightAll=true, StartSel="{START}", StopSel="{STOP}"'
 ELLIPSIS = "…"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from socrate.errors import BadRequest, ServiceUnavailable, TooLarge
 
@@ -41,7 +41,7 @@ class Entry:
 class Meter:
     """Wraps an upload stream: enforces the size limit and hashes while the bytes go by."""
 
-    def __init__(self, stream: BinaryIO, max_bytes: int) -> None:
+    def __init__(self, stream: IO[bytes], max_bytes: int) -> None:
         self.stream, self.max_bytes = stream, max_bytes
         self.digest, self.size, self.head = hashlib.sha256(), 0, b""
 
@@ -90,7 +90,7 @@ class Storage(ABC):
         return f"{cls.tenant_prefix(tenant_id)}/incoming/{name}"
 
     @abstractmethod
-    def save_stream(self, tenant_id: str, stream: BinaryIO, max_bytes: int) -> StoredUpload:
+    def save_stream(self, tenant_id: str, stream: IO[bytes], max_bytes: int) -> StoredUpload:
         """Stream to a temp key without holding the file in memory; a refused upload leaves nothing."""
 
     @abstractmethod

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from socrate.storage.base import Entry, Meter, Storage, StoredUpload
 
@@ -28,7 +28,7 @@ class LocalStorage(Storage):
             raise ValueError(f"storage key escapes root: {key!r}")
         return full
 
-    def save_stream(self, tenant_id: str, stream: BinaryIO, max_bytes: int) -> StoredUpload:
+    def save_stream(self, tenant_id: str, stream: IO[bytes], max_bytes: int) -> StoredUpload:
         key = self.incoming_key(tenant_id, uuid.uuid4().hex)
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)

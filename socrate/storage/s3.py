@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -74,7 +74,7 @@ class S3Storage(Storage):
         cache = FileCache(settings.storage_cache_dir, settings.storage_cache_mb * MB)
         return cls(client, settings.s3_bucket, cache)
 
-    def save_stream(self, tenant_id: str, stream: BinaryIO, max_bytes: int) -> StoredUpload:
+    def save_stream(self, tenant_id: str, stream: IO[bytes], max_bytes: int) -> StoredUpload:
         """One PUT for small files, else a multipart upload aborted on any failure (limit included)."""
         key = self.incoming_key(tenant_id, uuid.uuid4().hex)
         meter = Meter(stream, max_bytes)
@@ -89,7 +89,8 @@ class S3Storage(Storage):
 
     def _multipart(self, key: str, first: bytes, meter: Meter) -> None:
         upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
-        parts, body = [], first
+        parts: list[dict[str, Any]] = []
+        body = first
         try:
             while body:
                 number = len(parts) + 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import cast
 
 from flask import request
 from flask import session as cookie_session
@@ -20,7 +21,7 @@ def token() -> str:
     """This session's token, minted on first use (templates embed it in forms and a meta tag)."""
     if SESSION_KEY not in cookie_session:
         cookie_session[SESSION_KEY] = secrets.token_urlsafe(32)
-    return cookie_session[SESSION_KEY]
+    return cast(str, cookie_session[SESSION_KEY])
 
 
 def check() -> None:

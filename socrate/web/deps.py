@@ -6,7 +6,7 @@ import random
 import re
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import ParamSpec, TypeVar, cast
 
 from flask import current_app, g, request
 from flask import session as cookie_session
@@ -23,14 +23,16 @@ from socrate.web import csrf
 
 SESSION_TOKEN = "sid"  # the log-in's token, set by web/auth.py; the login_sessions row decides
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def ctx() -> Context:
-    return current_app.extensions["socrate"]
+    return cast(Context, current_app.extensions["socrate"])
 
 
 def queue() -> TaskQueue:
-    q = current_app.extensions["socrate.queue"]
+    q: TaskQueue | None = current_app.extensions["socrate.queue"]
     if q is None:
         raise ServiceUnavailable("The job queue is not configured")
     return q
@@ -40,14 +42,14 @@ def connection() -> Connection:
     """A bare autocommit connection for single-statement reads: no BEGIN/ROLLBACK round trips."""
     if "db_conn" not in g:
         g.db_conn = ctx().read_engine.connect()
-    return g.db_conn
+    return cast(Connection, g.db_conn)
 
 
 def session() -> Session:
     """One session per request, closed on teardown."""
     if "db_session" not in g:
         g.db_session = ctx().sessions()
-    return g.db_session
+    return cast(Session, g.db_session)
 
 
 def release_connection() -> None:
@@ -65,7 +67,7 @@ def current_login() -> logins.Login | None:
         g.login = logins.resolve(session(), token) if isinstance(token, str) else None
         if token is not None and g.login is None:
             cookie_session.clear()
-    return g.login
+    return cast("logins.Login | None", g.login)
 
 
 def bearer_token() -> str | None:
@@ -96,7 +98,7 @@ def count_key(limiter: RateLimiter | None, settings: Settings, token: str) -> No
         limiter.hit("api", f"key:{token[:15]}", per_minute)
 
 
-def require_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
+def require_tenant(view: Callable[P, R]) -> Callable[P, R]:
     """Resolve ``g.tenant_id`` from a Bearer API key, or from the dashboard's session cookie + CSRF.
 
     A request that sends ``Authorization`` is judged by it alone (no CSRF: browsers never add it
@@ -105,7 +107,7 @@ def require_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
     """
 
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         token = bearer_token()
         if token is not None:
             g.tenant_id, g.via = apikeys.authenticate(session(), token), "api"
@@ -132,11 +134,11 @@ def limit(identity: str, per_minute: int, scope: str = "api") -> None:
         limiter.hit(scope, identity, Limit(requests=per_minute, per_seconds=60))
 
 
-def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
+def require_user(view: Callable[P, R]) -> Callable[P, R]:
     """``require_tenant`` for logged-in people only: a leaked API key must not mint or revoke keys."""
 
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if g.via != "web":
             raise Forbidden("Log in to the dashboard for this: API keys cannot manage keys or Telegram links")
         return view(*args, **kwargs)

@@ -1,4 +1,6 @@
-"""The README's configuration table documents every variable the app reads: a new setting needs a row."""
+"""The documentation's tables follow the code: every variable the app reads has a row in
+docs/configuration.md, and the process commands in docs/operations.md and docs/deploy.md are the
+Procfile lines."""
 
 from __future__ import annotations
 
@@ -7,12 +9,13 @@ import re
 from tests.deploy import ROOT, normalise_command, process_types, settings_variables
 
 HEADING = "## Configuration (environment variables)"
+DOCS = ROOT / "docs"
 
 
 def documented_variables() -> dict[str, list[str]]:
-    """Variable -> the rest of its row, from the first column of the README's configuration table."""
-    readme = (ROOT / "README.md").read_text()
-    assert HEADING in readme, f"README has no {HEADING!r} section"
+    """Variable -> the rest of its row, from the first column of the configuration table."""
+    readme = (DOCS / "configuration.md").read_text()
+    assert HEADING in readme, f"docs/configuration.md has no {HEADING!r} section"
     section = readme.split(HEADING, 1)[1].split("\n## ", 1)[0]
     rows: dict[str, list[str]] = {}
     for line in section.splitlines():
@@ -33,7 +36,7 @@ def test_the_extraction_finds_the_settings_we_know() -> None:
 
 def test_every_setting_in_config_py_has_a_row() -> None:
     missing = settings_variables() - set(documented_variables())
-    assert not missing, f"add {sorted(missing)} to the README's configuration table"
+    assert not missing, f"add {sorted(missing)} to docs/configuration.md"
 
 
 def test_every_variable_of_the_procfiles_has_a_row() -> None:
@@ -42,7 +45,7 @@ def test_every_variable_of_the_procfiles_has_a_row() -> None:
         used |= set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", line))
     assert used >= {"PORT", "WEB_CONCURRENCY", "WORKER_CONCURRENCY"}
     missing = used - set(documented_variables())
-    assert not missing, f"add {sorted(missing)} to the README's configuration table"
+    assert not missing, f"add {sorted(missing)} to docs/configuration.md"
 
 
 def test_every_row_has_a_default_and_the_services_that_need_it() -> None:
@@ -53,9 +56,9 @@ def test_every_row_has_a_default_and_the_services_that_need_it() -> None:
         )
 
 
-def _section(title: str) -> str:
-    readme = (ROOT / "README.md").read_text()
-    assert f"\n## {title}\n" in readme, f"README has no '## {title}' section"
+def _section(title: str, page: str) -> str:
+    readme = (DOCS / page).read_text()
+    assert f"\n## {title}\n" in readme, f"docs/{page} has no '## {title}' section"
     return readme.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
@@ -67,16 +70,16 @@ def _unwrap(command: str) -> str:
 
 def test_the_processes_table_shows_the_procfile_lines() -> None:
     rows = {}
-    for line in _section("Processes (Procfile / Procfile.worker)").splitlines():
+    for line in _section("Processes (Procfile / Procfile.worker)", "operations.md").splitlines():
         cells = [cell.strip() for cell in line.strip("|").split("|")] if line.startswith("| `") else []
         if len(cells) >= 2:
             rows[cells[0].strip("`")] = normalise_command(cells[1].split("`")[1])
     for kind, command in process_types().items():
-        assert rows.get(kind) == normalise_command(command), f"README processes table: {kind}"
+        assert rows.get(kind) == normalise_command(command), f"docs/operations.md processes table: {kind}"
 
 
 def test_railway_start_commands_are_the_procfile_lines() -> None:
-    section = _section("Deploy on Railway")
+    section = _section("Deploy on Railway", "deploy.md")
     processes = {"bot": "python -m bot", **process_types()}  # the bot's line until it is in Procfile
     subsections = re.split(r"\n### \d+\. ", section)
     for kind in ("web", "worker", "beat", "bot"):
