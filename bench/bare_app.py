@@ -1,10 +1,10 @@
 """The baseline for bench.status: a bare Flask JSON endpoint, no auth, no database."""
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 
 app = Flask(__name__)
 
 
 @app.get("/bare")
-def bare():  # type: ignore[no-untyped-def]
+def bare() -> Response:
     return jsonify(status="ok", progress=100)

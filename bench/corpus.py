@@ -8,6 +8,7 @@ chunk's first ~250 tokens) cannot find them.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,7 +122,9 @@ def _needle(rng: random.Random, lang: str, serial: int, at_chunk_end: bool) -> N
     return Needle(template.format(**slots), question.format(**slots), at_chunk_end)
 
 
-def build(count: int, tokens_per_doc: int, needles_per_doc: int, seed: int, token_count) -> list[Doc]:  # type: ignore[no-untyped-def]
+def build(
+    count: int, tokens_per_doc: int, needles_per_doc: int, seed: int, token_count: Callable[[str], int]
+) -> list[Doc]:
     """``count`` documents alternating English/Italian; ``token_count(text)`` measures model tokens."""
     rng = random.Random(seed)
     sizes = {s: token_count(s) + 1 for s in EN + IT}

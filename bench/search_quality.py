@@ -13,17 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import text
 
 from bench import corpus
 from bench.stack import running_stack
-from socrate import encoders, encoding
+from socrate import encoders
 from socrate.context import Context
 from socrate.search import fusion, service
 from socrate.search.fusion import Candidate
 from socrate.search.service import Retrieved
 from socrate.storage import LocalStorage
+
+if TYPE_CHECKING:
+    from socrate.memvid_backend import MemvidEncoder
 
 DOCS = 36
 TOKENS_PER_DOC = 3500
@@ -34,9 +38,9 @@ RRF_K = 60
 METHODS = ("socrate", "windows only", "words only", "rrf", "plain memvid")
 
 
-def memvid_top(encoder: encoding.Encoder, out_dirs: list[Path], question: str) -> list[str]:
+def memvid_top(encoder: MemvidEncoder, out_dirs: list[Path], question: str) -> list[str]:
     """Plain memvid: each document's own index searched, merged by similarity (texts of the top K)."""
-    hits = [hit for out_dir in out_dirs for hit in encoder.search(out_dir, question, K)]  # type: ignore[attr-defined]
+    hits = [hit for out_dir in out_dirs for hit in encoder.search(out_dir, question, K)]
     return [hit.text for hit in sorted(hits, key=lambda hit: -hit.score)[:K]]
 
 
@@ -62,8 +66,10 @@ def compared(ctx: Context, tenant_id: str, question: str) -> dict[str, list[str]
         found = service.retrieve(conn, where, question)
         ranked = rankings(found)
         ids = sorted({c for order in ranked.values() for c in order[:K]})
-        texts = dict(
-            conn.execute(text("SELECT id, text FROM chunks WHERE id = ANY(:ids)"), {"ids": ids}).all()
+        texts: dict[int, str] = dict(
+            conn.execute(text("SELECT id, text FROM chunks WHERE id = ANY(:ids)"), {"ids": ids})
+            .tuples()
+            .all()
         )
     return {method: [texts[c] for c in order[:K]] for method, order in ranked.items()}
 
@@ -73,9 +79,9 @@ def recall(found: list[list[bool]], at: int) -> float:
 
 
 def main() -> None:
-    encoder = encoders.get_encoder()
+    encoder = cast("MemvidEncoder", encoders.get_encoder())  # the memvid encoder's tokenizer and search
     docs = corpus.build(DOCS, TOKENS_PER_DOC, NEEDLES_PER_DOC, SEED,
-                        lambda s: len(encoder.tokenizer.tokenize(s)))  # type: ignore[attr-defined]  # fmt: skip
+                        lambda s: len(encoder.tokenizer.tokenize(s)))  # fmt: skip
     results: dict[str, dict[str, list[list[bool]]]] = {method: {} for method in METHODS}
     with running_stack() as stack, stack.context() as ctx:
         ids = {stack.upload(doc.text.encode(), doc.filename)[0]: doc for doc in docs}

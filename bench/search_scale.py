@@ -34,6 +34,7 @@ import httpx
 import numpy as np
 import psutil
 import psycopg2
+from psycopg2.extensions import connection, cursor
 
 from bench import corpus
 from bench.stack import ROOT, percentile
@@ -93,7 +94,7 @@ def window_spans(length: int) -> list[tuple[int, int]]:
     return [(s, s + size) for s in starts]
 
 
-def copy_windows(cur, rows: list[tuple[str, str, int, int, int, np.ndarray]]) -> None:  # type: ignore[no-untyped-def]
+def copy_windows(cur: cursor, rows: list[tuple[str, str, int, int, int, np.ndarray]]) -> None:
     """COPY window rows in PostgreSQL's binary format (pgvector's binary vector: dim, 0, float4s)."""
     dim = embedding.DIMENSIONS
     layout = np.dtype([
@@ -130,7 +131,7 @@ CHUNK_COLUMNS = "COPY chunks (id, tenant_id, document_id, chunk_index, text, ts_
 class Loader:
     """Writes documents as the worker would have left them: rows, chunks and windows."""
 
-    def __init__(self, cur, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, cur: cursor, rng: random.Random) -> None:
         self.cur, self.rng, self.vectors_rng = cur, rng, np.random.default_rng(SEED)
         self.words, self.cumulative = vocabulary(rng)
         self.pool = filler_pool(rng, self.words, self.cumulative)
@@ -141,7 +142,9 @@ class Loader:
         lang = "en" if number % 2 == 0 else "it"
         row = {"tenant": tenant.id, "name": f"doc-{number}.txt", "chunks": CHUNKS_PER_DOC, "lang": lang}
         self.cur.execute(DOCUMENT_ROW, row)
-        doc_id = self.cur.fetchone()[0]
+        returned = self.cur.fetchone()
+        assert returned is not None
+        doc_id = returned[0]
         needle_chunk = -1
         if with_needle:
             needle = corpus._needle(self.rng, lang, self.serial, at_chunk_end=False)
@@ -196,7 +199,7 @@ def load_corpus(server: EmbeddedPostgres, settings: Settings, plan: list[Tenant]
     return loader.documents, loader.chunk_id, loader.windows
 
 
-def drop_search_indexes(cur) -> list[str]:  # type: ignore[no-untyped-def]
+def drop_search_indexes(cur: cursor) -> list[str]:
     """Loading first and indexing once is far faster than keeping HNSW and GIN up to date row by row."""
     cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename IN ('chunks', 'windows') "
                 "AND indexname NOT IN (SELECT conname FROM pg_constraint)")  # fmt: skip
@@ -206,7 +209,7 @@ def drop_search_indexes(cur) -> list[str]:  # type: ignore[no-untyped-def]
     return indexes
 
 
-def build_indexes(conn, indexes: list[str]) -> None:  # type: ignore[no-untyped-def]
+def build_indexes(conn: connection, indexes: list[str]) -> None:
     cur = conn.cursor()
     cur.execute("SET maintenance_work_mem = '4GB'")
     cur.execute("SET max_parallel_maintenance_workers = 2")
@@ -260,7 +263,7 @@ class Web:
             found.append((full.rss / 2**20, full.pss / 2**20))
         return found
 
-    def timed(self, path: str, params: dict[str, object], key: str) -> tuple[float, dict]:
+    def timed(self, path: str, params: dict[str, str | int], key: str) -> tuple[float, dict]:
         started = time.perf_counter()
         response = self.http.get(path, params=params, headers={"Authorization": f"Bearer {key}"})
         elapsed = (time.perf_counter() - started) * 1000

@@ -22,7 +22,7 @@ from telegram.ext import (
 
 from bot import gate, handlers, replies, services, uploads
 from bot.progress import ProgressFollower
-from socrate import embedding
+from socrate import embedding, logs
 from socrate.config import Settings
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ async def _started(application: BotApplication) -> None:
     application.bot_data[FOLLOWER] = loop.create_task(follower.run())
     # The embedding model loads beside the running bot, so the first /ask does not wait for it.
     application.bot_data[MODEL] = loop.create_task(asyncio.to_thread(embedding.preload))
-    log.info("bot started username=%s", application.bot.username)
+    log.info("bot started", extra=logs.fields(username=application.bot.username))
 
 
 async def _stopped(application: BotApplication) -> None:

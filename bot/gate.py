@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import services
-from socrate import telegram_users
+from socrate import logs, telegram_users
 from socrate.db import session_scope
 from socrate.errors import RateLimited
 from socrate.ratelimit import Limit
@@ -55,4 +55,4 @@ async def _warn_once(update: Update, svc: services.BotServices, user_id: int, re
             f"You are sending messages faster than I can read them. Try again in {retry_after} s."
         )
     except TelegramError as exc:
-        log.info("slow-down warning not sent user_id=%s error=%r", user_id, exc)
+        log.info("slow-down warning not sent", extra=logs.fields(user_id=user_id, error=repr(exc)))

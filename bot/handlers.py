@@ -12,10 +12,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import replies, services
-from socrate import documents, search, telegram_users
+from socrate import documents, logs, search, telegram_users
 from socrate.db import session_scope
 from socrate.errors import SocrateError
-from socrate.models import ACTIVE_STATUSES, Document
+from socrate.lifecycle import ACTIVE, Status
+from socrate.models import Document
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 5
@@ -101,7 +102,7 @@ def _docs_page(session: Any, tenant_id: str, offset: int) -> tuple[str, InlineKe
 
 
 def _doc_line(doc: Document) -> str:
-    state = f"{doc.status} {doc.progress}%" if doc.status in ACTIVE_STATUSES else doc.status
+    state = f"{doc.status} {doc.progress}%" if doc.status in ACTIVE else doc.status
     return f"{replies.icon(doc.status)} {doc.filename} · {state} · id {doc.id[:8]}"
 
 
@@ -118,7 +119,7 @@ async def docs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def _details(doc: Document) -> str:
     lines = [f"{replies.icon(doc.status)} {doc.filename}", f"id {doc.id}",
              f"Status: {doc.status} · {doc.progress}%"]  # fmt: skip
-    if doc.status == "failed":
+    if doc.status == Status.FAILED:
         lines.append(f"Reason: {doc.error_message}")
     elif doc.message:
         lines.append(doc.message)
@@ -197,9 +198,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log with context, apologise to the user, keep the bot running for everyone else."""
     chat_id = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
     tenant_id = context.user_data.get("tenant_id") if context.user_data else None
-    log.error("bot handler failed chat_id=%s tenant_id=%s", chat_id, tenant_id, exc_info=context.error)
+    log.error(
+        "bot handler failed", extra=logs.fields(chat_id=chat_id, tenant_id=tenant_id), exc_info=context.error
+    )
     if isinstance(update, Update) and update.effective_message is not None:
         try:
             await update.effective_message.reply_text(replies.APOLOGY)
         except Exception:  # the apology itself failed (network): already logged above
-            log.warning("could not send apology chat_id=%s", chat_id)
+            log.warning("could not send apology", extra=logs.fields(chat_id=chat_id))

@@ -17,7 +17,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot import replies
 from bot.services import BotServices
-from socrate import chat_status
+from socrate import chat_status, logs
 from socrate.chat_status import ChatStatus
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,10 @@ class ProgressFollower:
                 try:
                     await self._edit(row, text)
                 except (BadRequest, Forbidden, NetworkError) as exc:  # one chat's trouble never stalls others
-                    log.warning("progress edit failed document_id=%s chat_id=%s error=%r",
-                                row.document_id, row.chat_id, exc)  # fmt: skip
+                    log.warning(
+                        "progress edit failed",
+                        extra=logs.fields(document_id=row.document_id, chat_id=row.chat_id, error=repr(exc)),
+                    )
                     self.shown[row.document_id] = text
 
     def _pending(self) -> list[ChatStatus]:
@@ -81,7 +83,7 @@ class ProgressFollower:
             retry_after = exc.retry_after
             wait = retry_after if isinstance(retry_after, int | float) else retry_after.total_seconds()
             self.quiet_until[row.chat_id] = time.monotonic() + wait
-            log.info("flood control chat_id=%s retry_after=%s", row.chat_id, wait)
+            log.info("flood control", extra=logs.fields(chat_id=row.chat_id, retry_after=wait))
             return False
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
@@ -102,8 +104,11 @@ class ProgressFollower:
                     return
                 except NetworkError:
                     self.quiet_until[row.chat_id] = time.monotonic() + self.interval
-            log.error("final message not delivered document_id=%s chat_id=%s", row.document_id, row.chat_id)
+            log.error(
+                "final message not delivered",
+                extra=logs.fields(document_id=row.document_id, chat_id=row.chat_id),
+            )
         except Forbidden:  # the user blocked the bot
-            log.info("chat gone document_id=%s chat_id=%s", row.document_id, row.chat_id)
+            log.info("chat gone", extra=logs.fields(document_id=row.document_id, chat_id=row.chat_id))
         finally:
             self.delivering.discard(row.document_id)

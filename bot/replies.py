@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from socrate.chat_status import ChatStatus
 from socrate.errors import NotFound, ServiceUnavailable, SocrateError
+from socrate.lifecycle import Status
 from socrate.search import SearchResponse
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -27,7 +28,13 @@ COMMANDS = [
     ("link", "Connect to your dashboard account: /link <code>"),
     ("help", "What I can do"),
 ]
-STATUS_ICONS = {"queued": "⏳", "processing": "⚙️", "ready": "✅", "failed": "❌", "cancelled": "🚫"}
+STATUS_ICONS: dict[str, str] = {
+    Status.QUEUED: "⏳",
+    Status.PROCESSING: "⚙️",
+    Status.READY: "✅",
+    Status.FAILED: "❌",
+    Status.CANCELLED: "🚫",
+}
 
 
 def explain(exc: SocrateError) -> str:
@@ -59,15 +66,15 @@ def facts(chunks: int | None, language: str | None, pages: int | None, tokens: i
 def progress_text(doc: ChatStatus) -> str:
     """The status message while the document moves, and its final form."""
     icon_, short_id = icon(doc.status), f"id {doc.document_id[:8]}"  # what /status and /delete take
-    if doc.status == "ready":
+    if doc.status == Status.READY:
         rest = facts(None, doc.language, doc.pages, doc.total_tokens)
         summary = " · ".join(filter(None, [f"{doc.total_chunks or 0} chunks", rest]))
         return (f"{icon_} {doc.filename} is ready · {short_id}\n{bar(100)} 100% · Complete\n{summary}"
                 "\n\nAsk me about it: /ask <question>")  # fmt: skip
-    if doc.status == "failed":
+    if doc.status == Status.FAILED:
         reason = doc.error_message or doc.message
         return f"{icon_} {doc.filename} could not be processed ({short_id}).\n{reason}"
-    if doc.status == "cancelled":
+    if doc.status == Status.CANCELLED:
         return f"{icon_} {doc.filename} was cancelled ({short_id})."
     return f"{icon_} {doc.filename} · {short_id}\n{bar(doc.progress)} {doc.progress}% · {doc.message}"
 

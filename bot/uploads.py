@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import replies, services
-from socrate import documents, filetypes
+from socrate import documents, filetypes, logs
 from socrate.db import session_scope
 from socrate.errors import SocrateError
 
@@ -68,11 +68,11 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             await status.edit_text(f"❌ {name}: {_over_telegram_limit(None)}")
             return
         except Exception:  # download or storage trouble: say so on the status message, once
-            log.exception("telegram upload failed tenant_id=%s chat_id=%s", tenant_id, chat[0])
+            log.exception("telegram upload failed", extra=logs.fields(tenant_id=tenant_id, chat_id=chat[0]))
             await status.edit_text(f"❌ {name}: {replies.APOLOGY}")
             return
     # From here the progress follower owns the status message (see bot/progress.py).
-    log.info("telegram upload tenant_id=%s document_id=%s chat_id=%s", tenant_id, doc_id, chat[0])
+    log.info("telegram upload", extra=logs.fields(tenant_id=tenant_id, document_id=doc_id, chat_id=chat[0]))
 
 
 def _create(

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from socrate import logins, tenants, textfields
+from socrate import logins, logs, tenants, textfields
 from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, Unauthorized
 from socrate.models import User
@@ -123,7 +123,7 @@ def signup(session: Session, email: str, password: str, settings: Settings, gate
     except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
         session.rollback()
         raise Conflict("An account with this email already exists; log in instead") from exc
-    log.info("account created tenant_id=%s user_id=%s", tenant.id, user.id)
+    log.info("account created", extra=logs.fields(tenant_id=tenant.id, user_id=user.id))
     return user
 
 
@@ -176,5 +176,5 @@ def change_password(
     user.password_hash = hash_password(new)
     session.commit()
     ended = logins.end_all(session, user.id, keep=keep)
-    log.info("password changed user_id=%s sessions_ended=%d", user.id, ended)
+    log.info("password changed", extra=logs.fields(user_id=user.id, sessions_ended=ended))
     return ended

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
 
-from socrate.models import FINAL_STATUSES, Document, utcnow
+from socrate.lifecycle import FINAL
+from socrate.models import Document, utcnow
 
 MAX_FOLLOWED = 500
 
@@ -33,7 +34,7 @@ class ChatStatus:
 
     @property
     def final(self) -> bool:
-        return self.status in FINAL_STATUSES
+        return self.status in FINAL
 
 
 _COLUMNS = (
@@ -72,7 +73,7 @@ def claim_final(conn: Connection, tenant_id: str, document_id: str) -> bool:
             Document.id == document_id,
             Document.tenant_id == tenant_id,
             Document.telegram_notified_at.is_(None),
-            Document.status.in_(FINAL_STATUSES),
+            Document.status.in_(FINAL),
         )
         .values(telegram_notified_at=utcnow())
     )

@@ -15,11 +15,12 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from socrate import apikeys, filetypes, logs, metrics, textfields
+from socrate import apikeys, filetypes, lifecycle, logs, metrics, textfields
 from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, NotFound, QuotaExceeded, ServiceUnavailable, Unauthorized
-from socrate.models import ACTIVE_STATUSES, DOCUMENT_SOURCES, DOCUMENT_STATUSES, Document, Tenant, iso, utcnow
-from socrate.queue import DOCUMENTS_QUEUE, PROCESS_DOCUMENT, TaskQueue
+from socrate.lifecycle import ACTIVE, Status, Transition
+from socrate.models import DOCUMENT_SOURCES, Document, Tenant, iso, utcnow
+from socrate.queue import DocumentQueue
 from socrate.search import store
 from socrate.storage import Storage
 from socrate.tenancy import get_key_and_owned_columns, get_owned, get_owned_columns, select_owned
@@ -61,7 +62,7 @@ def create(
     *,
     source: str,
     storage: Storage,
-    queue: TaskQueue,
+    queue: DocumentQueue,
     settings: Settings,
     chat: tuple[int, int] | None = None,
 ) -> Document:
@@ -101,13 +102,8 @@ def create(
             size_bytes=stored.size,
             sha256=stored.sha256,
             storage_key=final_key,
-            status="queued",
-            message="Waiting for a worker",
-            task_id=task_id,
-            task_state="PENDING",
-            queued_at=now,
             created_at=now,
-            updated_at=now,
+            **lifecycle.queued(task_id, "Waiting for a worker", now),
         )
         if chat is not None:
             doc.telegram_chat_id, doc.telegram_message_id = chat
@@ -123,7 +119,7 @@ def create(
         raise
 
     try:
-        queue.dispatch(PROCESS_DOCUMENT, [doc_id, tenant_id], DOCUMENTS_QUEUE, task_id)
+        queue.process_document(doc_id, tenant_id, task_id)
     except ServiceUnavailable:
         _remove(session, doc, storage)
         raise
@@ -185,8 +181,8 @@ def list_documents(
     session: Session, tenant_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
 ) -> tuple[list[Document], int]:
     """The tenant's documents, newest first, with the total for pagination."""
-    if status is not None and status not in DOCUMENT_STATUSES:
-        raise BadRequest(f"status must be one of: {', '.join(DOCUMENT_STATUSES)}")
+    if status is not None and status not in set(Status):
+        raise BadRequest(f"status must be one of: {', '.join(Status)}")
     if not 1 <= limit <= MAX_LIST_LIMIT or not 0 <= offset <= MAX_LIST_OFFSET:
         raise BadRequest(f"limit must be 1-{MAX_LIST_LIMIT} and offset 0-{MAX_LIST_OFFSET:,}")
     stmt = select_owned(Document, tenant_id)
@@ -197,26 +193,24 @@ def list_documents(
     return list(rows), total
 
 
-def delete(session: Session, tenant_id: str, document_id: str, *, storage: Storage, queue: TaskQueue) -> str:
+def delete(
+    session: Session, tenant_id: str, document_id: str, *, storage: Storage, queue: DocumentQueue
+) -> str:
     """Remove the row and every stored file, revoking a task that is still queued or running; the
     document's id as stored (however the caller spelled it)."""
     doc = get_owned(session, Document, document_id, tenant_id)
-    if doc.status in ("queued", "processing") and doc.task_id:
-        queue.revoke(doc.task_id, terminate=doc.status == "processing")
+    if doc.status in ACTIVE and doc.task_id:
+        queue.revoke(doc.task_id, terminate=doc.status == Status.PROCESSING)
     _remove(session, doc, storage)
     log.info("document deleted", extra=logs.fields(tenant_id=tenant_id, document_id=doc.id))
     return doc.id
 
 
-def cancel(session: Session, tenant_id: str, document_id: str, *, queue: TaskQueue) -> Document:
+def cancel(session: Session, tenant_id: str, document_id: str, *, queue: DocumentQueue) -> Document:
     """Stop a queued or processing document: revoke its task and mark it ``cancelled``."""
     doc = get_owned(session, Document, document_id, tenant_id, for_update=True)
-    if doc.status not in ACTIVE_STATUSES:
-        raise Conflict(f"Only queued or processing documents can be cancelled (this one is {doc.status})")
-    was_processing = doc.status == "processing"
-    now = utcnow()
-    doc.status, doc.task_state, doc.message = "cancelled", "REVOKED", "Cancelled"
-    doc.completed_at = doc.updated_at = now
+    was_processing = doc.status == Status.PROCESSING
+    lifecycle.apply(doc, Transition.CANCEL, lifecycle.cancelled(utcnow()))
     session.commit()
     if doc.task_id:
         queue.revoke(doc.task_id, terminate=was_processing)
@@ -224,11 +218,10 @@ def cancel(session: Session, tenant_id: str, document_id: str, *, queue: TaskQue
     return doc
 
 
-def retry(session: Session, tenant_id: str, document_id: str, *, queue: TaskQueue) -> Document:
+def retry(session: Session, tenant_id: str, document_id: str, *, queue: DocumentQueue) -> Document:
     """Queue a failed or cancelled document again, from a clean slate of attempts."""
     doc = get_owned(session, Document, document_id, tenant_id, for_update=True)
-    if doc.status not in ("failed", "cancelled"):
-        raise Conflict(f"Only failed or cancelled documents can be retried (this one is {doc.status})")
+    lifecycle.require(doc, Transition.RETRY)
     previous = (doc.status, doc.task_state, doc.message, doc.task_id, doc.error_message, doc.attempts)
     doc.attempts = 0
     if not requeue(session, doc, queue, "Queued again for processing"):
@@ -238,22 +231,19 @@ def retry(session: Session, tenant_id: str, document_id: str, *, queue: TaskQueu
     return doc
 
 
-def requeue(session: Session, doc: Document, queue: TaskQueue, message: str) -> bool:
+def requeue(session: Session, doc: Document, queue: DocumentQueue, message: str) -> bool:
     """Commit the document as queued under a fresh task id, then dispatch it; False if the broker is down.
 
     A still-running or redelivered run of the old task id is superseded: it stops at its next write. A
     ready document leaves search until its new run is ready.
     """
-    if doc.status == "ready":
+    if doc.status == Status.READY:
         store.delete_rows(session, doc.tenant_id, doc.id)
-    doc.task_id = str(uuid.uuid4())
-    now = utcnow()
-    doc.status, doc.task_state, doc.progress, doc.message = "queued", "PENDING", 0, message
-    doc.error_message, doc.completed_at = None, None
-    doc.queued_at = doc.updated_at = now
+    task_id = str(uuid.uuid4())
+    lifecycle.apply(doc, Transition.REQUEUE, lifecycle.queued(task_id, message, utcnow()))
     session.commit()
     try:
-        queue.dispatch(PROCESS_DOCUMENT, [doc.id, doc.tenant_id], DOCUMENTS_QUEUE, doc.task_id)
+        queue.process_document(doc.id, doc.tenant_id, task_id)
     except ServiceUnavailable:
         return False
     log.info(
@@ -281,7 +271,7 @@ def memory_archive(
     Returns the download name and the archive, positioned at its start.
     """
     doc = get(session, tenant_id, document_id)
-    if doc.status != "ready" or not doc.outputs:
+    if doc.status != Status.READY or not doc.outputs:
         raise Conflict(MEMORY_NOT_READY.format(status=doc.status))
     archive = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 (the caller closes it)
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
@@ -303,9 +293,9 @@ def status_view(doc: Any) -> dict[str, Any]:
         "status": doc.status,
         "progress": doc.progress,
         "task_state": doc.task_state,
-        "message": doc.error_message if doc.status == "failed" else doc.message,
+        "message": doc.error_message if doc.status == Status.FAILED else doc.message,
         "total_chunks": doc.total_chunks,
-        "ready": doc.status == "ready",
+        "ready": doc.status == Status.READY,
     }
 
 

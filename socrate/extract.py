@@ -11,6 +11,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from socrate import logs
 from socrate.budget import Budget, OverBudget
 from socrate.config import Settings
 from socrate.errors import ProcessingError
@@ -137,16 +138,16 @@ def _pdf(path: Path, limits: Limits) -> _Read:
     except ProcessingError:
         raise
     except OverBudget as exc:
-        log.info("pdf over its cpu budget path=%s pages_read=%d", path, len(pages))
+        log.info("pdf over its cpu budget", extra=logs.fields(path=path, pages_read=len(pages)))
         raise ProcessingError(TOO_COMPLEX) from exc
     except LimitReachedError as exc:
-        log.info("pdf over a pypdf limit path=%s error=%r", path, exc)
+        log.info("pdf over a pypdf limit", extra=logs.fields(path=path, error=repr(exc)))
         raise ProcessingError(
             "The PDF expands to more data than can be read safely (a compression bomb?)"
         ) from exc
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, ArithmeticError,
             AssertionError, zlib.error, struct.error) as exc:  # fmt: skip
-        log.info("pdf unreadable path=%s error=%r", path, exc)
+        log.info("pdf unreadable", extra=logs.fields(path=path, error=repr(exc)))
         raise ProcessingError("The PDF file is corrupt or unreadable") from exc
     return _Read(pages=pages)
 
@@ -158,7 +159,7 @@ def _docx(path: Path, limits: Limits) -> _Read:
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises many unrelated types for broken files
-        log.info("docx unreadable path=%s error=%r", path, exc)
+        log.info("docx unreadable", extra=logs.fields(path=path, error=repr(exc)))
         raise ProcessingError("The DOCX file is corrupt or unreadable") from exc
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:

@@ -17,8 +17,10 @@ from types import TracebackType
 from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import Session, sessionmaker
 
+from socrate import logs
 from socrate.db import session_scope
 from socrate.errors import NotFound
+from socrate.lifecycle import Status
 from socrate.models import Document, utcnow
 from socrate.tenancy import update_owned
 
@@ -30,7 +32,7 @@ def expired(now: datetime, lease_seconds: float) -> ColumnElement[bool]:
     """Processing documents whose run has not renewed its lease (rows from before leases: their last
     update stands in for the heartbeat)."""
     last_heard = func.coalesce(Document.heartbeat_at, Document.updated_at)
-    return (Document.status == "processing") & (last_heard < now - timedelta(seconds=lease_seconds))
+    return (Document.status == Status.PROCESSING) & (last_heard < now - timedelta(seconds=lease_seconds))
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Run:
     def write(self, also: Callable[[Session], None] | None = None, **values: object) -> None:
         """Update the row in a short transaction (running ``also`` in it); NotFound once the run no
         longer owns the row (deleted, cancelled, or re-dispatched under another task)."""
-        owned = (Document.task_id == self.task_id, Document.status == "processing")
+        owned = (Document.task_id == self.task_id, Document.status == Status.PROCESSING)
         with session_scope(self.factory) as session:
             update_owned(session, Document, self.document_id, self.tenant_id, only_if=owned, **values)
             if also is not None:
@@ -77,4 +79,6 @@ class Heartbeat:
             except NotFound:
                 return
             except Exception:  # the database may be away for a moment: the next beat tries again
-                log.warning("lease renewal failed document_id=%s", self.run.document_id, exc_info=True)
+                log.warning(
+                    "lease renewal failed", extra=logs.fields(document_id=self.run.document_id), exc_info=True
+                )

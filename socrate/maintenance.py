@@ -15,10 +15,11 @@ import redis
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from socrate import documents, leases
+from socrate import documents, leases, lifecycle, logs
 from socrate.context import Context
 from socrate.db import session_scope
-from socrate.models import ACTIVE_STATUSES, Document, LinkCode, LoginSession, Tenant, utcnow
+from socrate.lifecycle import ACTIVE, Status, Transition
+from socrate.models import Document, LinkCode, LoginSession, Tenant, utcnow
 from socrate.processing import MAX_ATTEMPTS
 from socrate.queue import TaskQueue
 
@@ -82,14 +83,14 @@ def _remove_expired_documents(ctx: Context, now: datetime, dry_run: bool) -> lis
     with session_scope(ctx.sessions) as session:
         kept = select(Tenant.id, Tenant.retention_days).where(Tenant.retention_days.is_not(None))
         retention = cast("dict[str, int]", dict(session.execute(kept).tuples().all()))  # no NULL days left
-        stale_failed = (Document.status.in_(("failed", "cancelled"))) & (Document.updated_at < failed_cutoff)
+        stale_failed = (Document.status.in_((Status.FAILED, Status.CANCELLED))) & (
+            Document.updated_at < failed_cutoff
+        )
         past_retention = [
             (Document.tenant_id == tenant_id) & (Document.created_at < now - timedelta(days=days))
             for tenant_id, days in retention.items()
         ]
-        stmt = select(Document).where(
-            Document.status.not_in(ACTIVE_STATUSES), or_(stale_failed, *past_retention)
-        )
+        stmt = select(Document).where(Document.status.not_in(ACTIVE), or_(stale_failed, *past_retention))
         for doc in session.scalars(stmt).all():
             removed.append(doc.id)
             if dry_run:
@@ -165,7 +166,7 @@ def recover_stuck(ctx: Context, queue: TaskQueue, now: datetime | None = None) -
         now = now or utcnow()
         held = queue.held_task_ids()
         factor = 1 if held is not None else NOT_HELD_UNKNOWN_FACTOR
-        lost = (Document.status == "queued") & (
+        lost = (Document.status == Status.QUEUED) & (
             Document.updated_at < now - timedelta(seconds=ctx.settings.stuck_after_seconds * factor)
         )
         counts = {"requeued": 0, "failed": 0, "unsent": 0}
@@ -175,7 +176,7 @@ def recover_stuck(ctx: Context, queue: TaskQueue, now: datetime | None = None) -
                 if held is not None and doc.task_id in held and not _overdue(ctx, doc, now):
                     continue  # a worker has it (queued behind others, or a run whose beats are late)
                 counts[_requeue_or_fail(ctx, session, doc, queue, now, "its worker stopped responding")] += 1
-    log.info("recovery done requeued=%d failed=%d", counts["requeued"], counts["failed"])
+    log.info("recovery done", extra=logs.fields(requeued=counts["requeued"], failed=counts["failed"]))
     return counts
 
 
@@ -185,11 +186,11 @@ def recover_orphans(ctx: Context, queue: TaskQueue, worker: str) -> dict[str, in
     counts = {"requeued": 0, "failed": 0, "unsent": 0}
     now = utcnow()
     with session_scope(ctx.sessions) as session:
-        stmt = select(Document).where(Document.status == "processing", Document.worker == worker)
+        stmt = select(Document).where(Document.status == Status.PROCESSING, Document.worker == worker)
         for doc in session.scalars(stmt).all():
             counts[_requeue_or_fail(ctx, session, doc, queue, now, "its worker restarted")] += 1
     if any(counts.values()):
-        log.info("orphans recovered worker=%s counts=%s", worker, counts)
+        log.info("orphans recovered", extra=logs.fields(worker=worker, counts=counts))
     return counts
 
 
@@ -217,6 +218,4 @@ def _fail(doc: Document, now: datetime, overdue: bool) -> None:
         if overdue
         else f"Processing did not complete after {doc.attempts} attempts; please retry"
     )
-    doc.status, doc.task_state, doc.message = "failed", "FAILURE", "Failed"
-    doc.error_message = doc.last_error = reason
-    doc.completed_at = doc.updated_at = now
+    lifecycle.apply(doc, Transition.FAIL, lifecycle.failed(reason, now))

@@ -20,7 +20,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
-from socrate.models import DOCUMENT_STATUSES, Document
+from socrate import logs
+from socrate.lifecycle import Status
+from socrate.models import Document
 from socrate.queue import DOCUMENTS_QUEUE, MAINTENANCE_QUEUE
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,7 @@ UPLOADS = PREFIX + "uploads"  # fields: count, bytes
 FAILURES = PREFIX + "failures"  # field per error type
 DURATION = PREFIX + "duration:"  # one hash per outcome: le:<bound> counts, sum, count
 QUEUES = (DOCUMENTS_QUEUE, MAINTENANCE_QUEUE)
-OUTCOMES = ("ready", "failed")
+OUTCOMES = (Status.READY, Status.FAILED)
 DURATION_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, math.inf)
 SOCKET_TIMEOUT = 1.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -61,7 +63,7 @@ def record_upload(redis_url: str, size_bytes: int) -> None:
         pipe.hincrby(UPLOADS, "bytes", size_bytes)
         pipe.execute()
     except redis.RedisError as exc:
-        log.warning("could not record upload metric error=%r", exc)
+        log.warning("could not record upload metric", extra=logs.fields(error=repr(exc)))
 
 
 def record_run(redis_url: str, outcome: str, seconds: float, error_type: str | None = None) -> None:
@@ -78,14 +80,14 @@ def record_run(redis_url: str, outcome: str, seconds: float, error_type: str | N
             pipe.hincrby(FAILURES, error_type, 1)
         pipe.execute()
     except redis.RedisError as exc:
-        log.warning("could not record run metric outcome=%s error=%r", outcome, exc)
+        log.warning("could not record run metric", extra=logs.fields(outcome=outcome, error=repr(exc)))
 
 
 def documents_by_status(engine: Engine) -> dict[str, int]:
     """Every status with its count (zero included), from one GROUP BY."""
     with engine.connect() as conn:
         rows = conn.execute(select(Document.status, func.count()).group_by(Document.status)).all()
-    counts = dict.fromkeys(DOCUMENT_STATUSES, 0)
+    counts = dict.fromkeys(map(str, Status), 0)
     counts.update({status: count for status, count in rows})
     return counts
 
@@ -117,7 +119,7 @@ class SocrateCollector(Collector):
         try:
             counts = documents_by_status(self.engine)
         except Exception as exc:
-            log.warning("metrics: database unavailable error=%r", exc)
+            log.warning("metrics: database unavailable", extra=logs.fields(error=repr(exc)))
             up.add_metric([], 0)
             return [up]
         up.add_metric([], 1)
@@ -135,7 +137,7 @@ class SocrateCollector(Collector):
             failures = _decode(client.hgetall(FAILURES))
             durations = {outcome: _decode(client.hgetall(DURATION + outcome)) for outcome in OUTCOMES}
         except redis.RedisError as exc:
-            log.warning("metrics: redis unavailable error=%r", exc)
+            log.warning("metrics: redis unavailable", extra=logs.fields(error=repr(exc)))
             up.add_metric([], 0)
             return [up]
         up.add_metric([], 1)

@@ -26,10 +26,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from socrate.db import Base
 from socrate.embedding import DIMENSIONS
+from socrate.lifecycle import Status
 
-DOCUMENT_STATUSES = ("queued", "processing", "ready", "failed", "cancelled")
-ACTIVE_STATUSES = ("queued", "processing")
-FINAL_STATUSES = ("ready", "failed", "cancelled")
 DOCUMENT_SOURCES = ("web", "api", "telegram")
 TELEGRAM_PENDING = text("telegram_chat_id IS NOT NULL AND telegram_notified_at IS NULL")
 
@@ -103,7 +101,7 @@ class Document(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(1000))
 
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED, index=True)
     progress: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(String(500), default="")
     task_id: Mapped[str | None] = mapped_column(String(64))

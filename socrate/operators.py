@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 
 from socrate import documents
 from socrate.errors import BadRequest
-from socrate.models import ACTIVE_STATUSES, DOCUMENT_STATUSES, Document, Tenant, iso
+from socrate.lifecycle import ACTIVE, Status
+from socrate.models import Document, Tenant, iso
 from socrate.queue import TaskQueue
 
 
 def failed_report(session: Session, limit: int = 100) -> dict[str, Any]:
     """Counts of failed documents by error, and the newest ``limit`` of them."""
     rows = session.scalars(
-        select(Document).where(Document.status == "failed").order_by(Document.updated_at.desc())
+        select(Document).where(Document.status == Status.FAILED).order_by(Document.updated_at.desc())
     )
     failed = list(rows)
     return {
@@ -44,7 +45,7 @@ def failed_report(session: Session, limit: int = 100) -> dict[str, Any]:
 
 def retry_failed(session: Session, queue: TaskQueue, document_ids: list[str] | None) -> list[str]:
     """Re-queue the given failed documents (all of them when ``document_ids`` is None)."""
-    stmt = select(Document.id, Document.tenant_id).where(Document.status == "failed")
+    stmt = select(Document.id, Document.tenant_id).where(Document.status == Status.FAILED)
     if document_ids is not None:
         stmt = stmt.where(Document.id.in_(document_ids))
     targets = session.execute(stmt).all()
@@ -57,8 +58,8 @@ def list_documents(
     session: Session, *, tenant_id: str | None = None, status: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """The newest documents of every tenant (or one), optionally with one status."""
-    if status is not None and status not in DOCUMENT_STATUSES:
-        raise BadRequest(f"status must be one of: {', '.join(DOCUMENT_STATUSES)}")
+    if status is not None and status not in set(Status):
+        raise BadRequest(f"status must be one of: {', '.join(Status)}")
     stmt = select(Document).order_by(Document.created_at.desc(), Document.id).limit(limit)
     if tenant_id is not None:
         stmt = stmt.where(Document.tenant_id == tenant_id)
@@ -86,7 +87,7 @@ def reprocess(session: Session, queue: TaskQueue, document_ids: list[str]) -> di
         doc = session.scalars(select(Document).where(Document.id == doc_id).with_for_update()).first()
         if doc is None:
             results[doc_id] = "not found"
-        elif doc.status in ACTIVE_STATUSES:
+        elif doc.status in ACTIVE:
             session.rollback()
             results[doc_id] = f"already {doc.status}"
         else:
@@ -98,7 +99,7 @@ def reprocess(session: Session, queue: TaskQueue, document_ids: list[str]) -> di
 
 def stats(session: Session) -> dict[str, Any]:
     """Documents by status, stored bytes and tenants, across the deployment."""
-    by_status = dict.fromkeys(DOCUMENT_STATUSES, 0)
+    by_status = dict.fromkeys(map(str, Status), 0)
     by_status.update(
         dict(session.execute(select(Document.status, func.count()).group_by(Document.status)).tuples().all())
     )

@@ -17,18 +17,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from socrate import embedding, encoders, encoding, leases, logs, metrics
+from socrate import embedding, encoders, encoding, leases, lifecycle, logs, metrics
 from socrate.config import Settings
 from socrate.db import session_scope
 from socrate.encoding import Encoder
 from socrate.errors import NotFound, ProcessingError
 from socrate.extract import extract_text
+from socrate.lifecycle import Status, Transition
 from socrate.models import Document, Tenant, utcnow
 from socrate.search import store
 from socrate.storage import Storage
@@ -91,22 +93,27 @@ class _Reporter:
         self.run, self.deadline = run, deadline
         self.progress = 0
 
-    def __call__(self, progress: int, message: str, **fields: object) -> None:
-        self.write(progress, message, None, **fields)
-
-    def write(
-        self, progress: int, message: str, also: Callable[[Session], None] | None, **fields: object
-    ) -> None:
-        """Update the row (and run ``also`` in the same transaction) if this run still owns it."""
-        if (
-            self.deadline is not None
-            and time.monotonic() > self.deadline
-            and fields.get("status") != "failed"
-        ):
-            raise TimedOut
+    def __call__(self, progress: int, message: str, **details: object) -> None:
+        """Progress of the run, never backwards (and TimedOut past its deadline)."""
+        self._before_deadline()
         self.progress = max(self.progress, progress)
+        self._write(None, progress=self.progress, message=message, updated_at=utcnow(), **details)
+
+    def finish(self, fields: dict[str, Any], also: Callable[[Session], None] | None = None) -> None:
+        """The run's last transition (lifecycle.ready or lifecycle.failed), with ``also`` in the same
+        transaction; failing is always allowed, succeeding only before the deadline."""
+        if fields["status"] != Status.FAILED:
+            self._before_deadline()
+        self._write(also, **fields)
+
+    def _before_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TimedOut
+
+    def _write(self, also: Callable[[Session], None] | None, **values: object) -> None:
+        """Update the row if this run still owns it (a processing row naming its task)."""
         try:
-            self.run.write(also, progress=self.progress, message=message, updated_at=utcnow(), **fields)
+            self.run.write(also, **values)
         except NotFound as exc:
             raise Superseded from exc
 
@@ -128,20 +135,19 @@ def _claim(
             return "deleted"
         if doc.task_id != task_id:
             return "superseded"
-        if doc.status not in ("queued", "processing"):
+        if not lifecycle.is_legal(Transition.CLAIM, doc.status):
             return doc.status
-        busy = select_owned(Document, tenant_id).where(Document.status == "processing", Document.id != doc.id)
+        busy = select_owned(Document, tenant_id).where(
+            Document.status == Status.PROCESSING, Document.id != doc.id
+        )
         if (
             tenant
             and (session.scalar(select(func.count()).select_from(busy.subquery())) or 0)
             >= tenant.max_concurrent
         ):
             raise Busy
+        lifecycle.apply(doc, Transition.CLAIM, lifecycle.claimed(worker, utcnow()))
         doc.attempts += 1
-        doc.status, doc.task_state, doc.progress, doc.message = "processing", "STARTED", 10, "Reading file"
-        doc.started_at = doc.updated_at = doc.heartbeat_at = utcnow()
-        doc.worker = worker
-        doc.error_message = None
         if previous_error:
             doc.last_error = previous_error
         return _Claim(source_key=doc.storage_key, kind=doc.file_kind, attempts=doc.attempts)
@@ -188,10 +194,10 @@ def process(
                 ) from None
             _encode(report, source, claim.kind, work, prefix, storage, settings, get_encoder)
         elapsed = time.monotonic() - started
-        metrics.record_run(settings.redis_url, "ready", elapsed)
+        metrics.record_run(settings.redis_url, Status.READY, elapsed)
         log.info("document ready", extra=logs.fields(tenant_id=tenant_id, document_id=document_id,
                  task_id=task_id, seconds=round(elapsed, 2), attempt=claim.attempts))  # fmt: skip
-        return "ready"
+        return Status.READY
     except Superseded:
         ids = logs.fields(tenant_id=tenant_id, document_id=document_id, task_id=task_id)
         log.info("run superseded", extra=ids)
@@ -199,9 +205,9 @@ def process(
         return "superseded"
     except BaseException as exc:
         outcome = _fail_or_retry(report, exc, claim.attempts, is_timeout, (tenant_id, document_id, task_id))
-        if outcome == "failed":
+        if outcome == Status.FAILED:
             elapsed = time.monotonic() - started
-            metrics.record_run(settings.redis_url, "failed", elapsed, error_type(exc, is_timeout))
+            metrics.record_run(settings.redis_url, Status.FAILED, elapsed, error_type(exc, is_timeout))
         return outcome
 
 
@@ -222,17 +228,16 @@ def _fail_or_retry(
         try:
             report(report.progress, reason, task_state="RETRY", last_error=reason)
         except Exception:  # the database may be the thing that is down: the retry still happens
-            log.info("could not record retry document_id=%s", ids[1])
+            log.info("could not record retry", extra=logs.fields(document_id=ids[1]))
         raise Transient(reason, attempts) from exc
     message = _human_message(exc, is_timeout, transient, attempts)
     try:
-        report(report.progress, "Failed", status="failed", task_state="FAILURE", error_message=message,
-               last_error=message, completed_at=utcnow())  # fmt: skip
+        report.finish(lifecycle.failed(message, utcnow()))
     except Superseded:
         return "superseded"
     if not isinstance(exc, Exception):
         raise exc  # KeyboardInterrupt/SystemExit: recorded, now let the worker stop
-    return "failed"
+    return Status.FAILED
 
 
 def _drop_outputs_if_deleted(
@@ -282,20 +287,20 @@ def _encode(
         run = report.run
         store.replace_rows(session, run.tenant_id, run.document_id, language, passages, memory.windows)
 
+    done = lifecycle.ready(
+        now, total_chunks=memory.chunks, encoder=encoder.name, encoder_version=encoder.version,
+        chunk_size=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap, outputs=outputs,
+        worker_info=_worker_info(),
+    )  # fmt: skip
     try:
-        report.write(
-            100, "Complete", write_search_rows, status="ready", task_state="SUCCESS",
-            total_chunks=memory.chunks, encoder=encoder.name, encoder_version=encoder.version,
-            chunk_size=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap, outputs=outputs,
-            worker_info=_worker_info(), processed_at=now, completed_at=now,
-        )  # fmt: skip
+        report.finish(done, write_search_rows)
     except BaseException:
         storage.discard(prefix, out_key)  # the row never pointed here (lost ownership, or the write failed)
         raise
     try:
         storage.prune(prefix, keep=out_key)
     except Exception:  # the document is ready; cleanup removes what is left
-        log.warning("could not remove superseded outputs prefix=%s", prefix, exc_info=True)
+        log.warning("could not remove superseded outputs", extra=logs.fields(prefix=prefix), exc_info=True)
 
 
 def _worker_info() -> dict[str, object]:

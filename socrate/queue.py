@@ -8,6 +8,7 @@ from typing import Any, Protocol, cast
 
 import redis
 
+from socrate import logs
 from socrate.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,14 @@ class CeleryLike(Protocol):
     def send_task(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
 
 
+class DocumentQueue(Protocol):
+    """What the document service needs of a queue (TaskQueue; tests pass a recording stand-in)."""
+
+    def process_document(self, document_id: str, tenant_id: str, task_id: str) -> None: ...
+
+    def revoke(self, task_id: str, *, terminate: bool) -> None: ...
+
+
 class TaskQueue:
     """A thin, testable face over a Celery app: dispatch, revoke, ping workers."""
 
@@ -48,15 +57,20 @@ class TaskQueue:
                 name, args=args, queue=queue, task_id=task_id, retry=True, retry_policy=PUBLISH_RETRY
             )
         except Exception as exc:  # kombu raises OperationalError, redis raises its own types
-            log.warning("dispatch failed task=%s task_id=%s error=%r", name, task_id, exc)
+            log.warning("dispatch failed", extra=logs.fields(task=name, task_id=task_id, error=repr(exc)))
             raise ServiceUnavailable("The job queue is unavailable; please retry shortly") from exc
+
+    def process_document(self, document_id: str, tenant_id: str, task_id: str) -> None:
+        """The one way a document reaches a worker: the task's name, argument order and queue live here
+        (tasks.process_document takes them in this order; ``log_ids`` reads them back)."""
+        self.dispatch(PROCESS_DOCUMENT, [document_id, tenant_id], DOCUMENTS_QUEUE, task_id)
 
     def revoke(self, task_id: str, *, terminate: bool) -> None:
         """Best effort: a revoke that cannot reach the broker must not block a delete."""
         try:
             self.celery.control.revoke(task_id, terminate=terminate, signal="SIGTERM")
         except Exception as exc:
-            log.warning("revoke failed task_id=%s error=%r", task_id, exc)
+            log.warning("revoke failed", extra=logs.fields(task_id=task_id, error=repr(exc)))
 
     def ping_workers(self, timeout: float) -> int:
         """Number of workers that answered a ping within ``timeout`` seconds."""

@@ -16,6 +16,7 @@ from typing import cast
 
 import redis
 
+from socrate import logs
 from socrate.errors import RateLimited
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class RateLimiter:
         try:
             used = int(cast("bytes | None", self.client.get(key)) or 0)
         except redis.RedisError as exc:
-            log.warning("rate limiter unavailable key=%s error=%r", key, exc)
+            log.warning("rate limiter unavailable", extra=logs.fields(key=key, error=repr(exc)))
             return
         if used >= limit.requests:
             raise _refused("Too many attempts", window, limit, now)
@@ -80,7 +81,7 @@ class RateLimiter:
                 self.client.expire(key, limit.per_seconds + 1)
             return total
         except redis.RedisError as exc:
-            log.warning("rate limiter unavailable key=%s error=%r", key, exc)
+            log.warning("rate limiter unavailable", extra=logs.fields(key=key, error=repr(exc)))
             return shared  # fail open: uncounted while Redis is away
 
 

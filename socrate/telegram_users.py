@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from socrate import tenants
+from socrate import logs, tenants
 from socrate.config import Settings
 from socrate.errors import BadRequest, Conflict, NotFound
 from socrate.models import LinkCode, User, utcnow
@@ -57,7 +57,7 @@ def resolve(session: Session, telegram_id: int, display_name: str, settings: Set
     except IntegrityError:  # two first messages raced; the other one created the user
         session.rollback()
         return resolve(session, telegram_id, display_name, settings)
-    log.info("telegram user created tenant_id=%s user_id=%s", tenant.id, user.id)
+    log.info("telegram user created", extra=logs.fields(tenant_id=tenant.id, user_id=user.id))
     return ChatUser(user.id, tenant.id, created=True)
 
 
@@ -89,7 +89,7 @@ def redeem_code(session: Session, telegram_id: int, code: str) -> str:
     else:
         user.tenant_id = row.tenant_id
     session.commit()
-    log.info("telegram user linked tenant_id=%s telegram_id=%s", row.tenant_id, telegram_id)
+    log.info("telegram user linked", extra=logs.fields(tenant_id=row.tenant_id, telegram_id=telegram_id))
     return row.tenant_id
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, func, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
-from socrate import apikeys
+from socrate import apikeys, logs
 from socrate.config import Settings
 from socrate.errors import BadRequest, NotFound
 from socrate.models import ApiKey, Document, Tenant, iso
@@ -98,4 +98,4 @@ def delete(session: Session, tenant_id: str, *, storage: Storage) -> None:
         raise NotFound("tenant not found")
     session.commit()
     storage.delete_prefix(storage.tenant_prefix(tenant_id))
-    log.info("tenant deleted tenant_id=%s", tenant_id)
+    log.info("tenant deleted", extra=logs.fields(tenant_id=tenant_id))

@@ -99,7 +99,7 @@ def services(
 
 
 @pytest.fixture(scope="session")
-def settings(services: dict[str, str]):  # type: ignore[no-untyped-def]
+def settings(services: dict[str, str]):
     from socrate import migrate
     from socrate.config import Settings
     from socrate.db import Base, make_engine
@@ -115,7 +115,7 @@ def settings(services: dict[str, str]):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
-def _drop_everything(engine, base) -> None:  # type: ignore[no-untyped-def]
+def _drop_everything(engine, base) -> None:
     from socrate import models  # noqa: F401
 
     base.metadata.drop_all(engine)
@@ -124,14 +124,14 @@ def _drop_everything(engine, base) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def celery_app(settings):  # type: ignore[no-untyped-def]
+def celery_app(settings):
     from celery_config import make_celery
 
     return make_celery(settings)
 
 
 @pytest.fixture(scope="session")
-def app(settings, celery_app):  # type: ignore[no-untyped-def]
+def app(settings, celery_app):
     from socrate.queue import TaskQueue
     from socrate.web import create_app
 
@@ -139,12 +139,12 @@ def app(settings, celery_app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def client(app):
     return app.test_client()
 
 
 @pytest.fixture
-def ctx(app):  # type: ignore[no-untyped-def]
+def ctx(app):
     return app.extensions["socrate"]
 
 
@@ -159,7 +159,7 @@ class TenantHandle:
 
 
 @pytest.fixture
-def make_tenant(ctx, settings):  # type: ignore[no-untyped-def]
+def make_tenant(ctx, settings):
     from socrate import tenants
 
     def factory(name: str = "acme") -> TenantHandle:
@@ -171,16 +171,16 @@ def make_tenant(ctx, settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def tenant(make_tenant) -> TenantHandle:  # type: ignore[no-untyped-def]
+def tenant(make_tenant) -> TenantHandle:
     return make_tenant("tenant-a")
 
 
 @pytest.fixture
-def other_tenant(make_tenant) -> TenantHandle:  # type: ignore[no-untyped-def]
+def other_tenant(make_tenant) -> TenantHandle:
     return make_tenant("tenant-b")
 
 
-def upload(client, tenant: TenantHandle, content: bytes, filename: str, **form: str):  # type: ignore[no-untyped-def]
+def upload(client, tenant: TenantHandle, content: bytes, filename: str, **form: str):
     """POST a file the way API clients do (multipart field ``file``)."""
     data = {"file": (io.BytesIO(content), filename), **form}
     return client.post(
@@ -188,7 +188,7 @@ def upload(client, tenant: TenantHandle, content: bytes, filename: str, **form: 
     )
 
 
-def wait_done(client, tenant: TenantHandle, doc_id: str, timeout: float = 240) -> tuple[dict, list[dict]]:  # type: ignore[no-untyped-def]
+def wait_done(client, tenant: TenantHandle, doc_id: str, timeout: float = 240) -> tuple[dict, list[dict]]:
     """Poll the status endpoint until ready/failed; returns the last body and every body seen."""
     seen: list[dict] = []
     deadline = time.monotonic() + timeout
@@ -201,7 +201,7 @@ def wait_done(client, tenant: TenantHandle, doc_id: str, timeout: float = 240) -
     raise AssertionError(f"document {doc_id} did not finish in {timeout}s; last status {body}")
 
 
-def search_rows(ctx, document_id: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def search_rows(ctx, document_id: str) -> tuple[int, int]:
     """How many chunk and window rows the database holds for a document."""
     from sqlalchemy import func, select
 
@@ -214,7 +214,7 @@ def search_rows(ctx, document_id: str) -> tuple[int, int]:  # type: ignore[no-un
 
 
 @pytest.fixture(scope="session")
-def worker(services, settings, celery_app, tmp_path_factory) -> Iterator[Worker]:  # type: ignore[no-untyped-def]
+def worker(services, settings, celery_app, tmp_path_factory) -> Iterator[Worker]:
     """A real Celery worker process (prefork, one child) consuming the test broker."""
     proc = Worker(services, tmp_path_factory.mktemp("worker") / "worker.log").start(celery_app)
     yield proc
@@ -222,7 +222,7 @@ def worker(services, settings, celery_app, tmp_path_factory) -> Iterator[Worker]
 
 
 @pytest.fixture(scope="module")
-def make_tenant_module(app, settings):  # type: ignore[no-untyped-def]
+def make_tenant_module(app, settings):
     """Tenants for module-scoped fixtures (same as make_tenant)."""
     from socrate import tenants
 
@@ -235,7 +235,7 @@ def make_tenant_module(app, settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def isolated_stack(services, settings, tmp_path) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+def isolated_stack(services, settings, tmp_path) -> Iterator[Stack]:
     """A private Redis with its own app and Celery client: workers started on it can be killed freely."""
     from celery_config import make_celery
     from socrate.embedded_redis import EmbeddedRedis

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -40,13 +39,13 @@ class FakeEncoder:
 
 
 class KeptQueue:
-    """Records dispatches (name, args) so a test can run the worker's function itself."""
+    """Records what would be sent so a test can run the worker's function itself."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[object, ...]] = []
 
-    def dispatch(self, name: str, args: list[Any], queue: str, task_id: str) -> None:
-        self.sent.append((name, args, queue, task_id))
+    def process_document(self, document_id: str, tenant_id: str, task_id: str) -> None:
+        self.sent.append((document_id, tenant_id, task_id))
 
     def revoke(self, task_id: str, *, terminate: bool) -> None:
         self.sent.append(("revoke", task_id, terminate))

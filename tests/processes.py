@@ -72,7 +72,7 @@ class Worker(Child):
         self.concurrency = concurrency
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
 
-    def start(self, celery_app) -> Worker:  # type: ignore[no-untyped-def]
+    def start(self, celery_app) -> Worker:
         self._spawn("worker", "-Q", "documents,maintenance", "-c", str(self.concurrency), "-n", self.name,
                     "--loglevel", "info", "-E")  # fmt: skip
         assert self.proc is not None

@@ -13,12 +13,12 @@ from tests import docgen
 from tests.web_session import PASSWORD, csrf_from, post_form, sign_up, unique_email
 
 
-def _user(ctx, email: str) -> User | None:  # type: ignore[no-untyped-def]
+def _user(ctx, email: str) -> User | None:
     with ctx.sessions() as session:
         return session.scalars(select(User).where(User.email == email)).first()
 
 
-def _web_upload(user, content: bytes, filename: str, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def _web_upload(user, content: bytes, filename: str, headers: dict[str, str] | None = None):
     return user.client.post(
         "/api/documents/upload",
         data={"file": (io.BytesIO(content), filename)},
@@ -27,7 +27,7 @@ def _web_upload(user, content: bytes, filename: str, headers: dict[str, str] | N
     )
 
 
-def test_sign_up_creates_a_tenant_and_its_owner_and_logs_in(app, ctx):  # type: ignore[no-untyped-def]
+def test_sign_up_creates_a_tenant_and_its_owner_and_logs_in(app, ctx) -> None:
     client = app.test_client()
     email = unique_email("new")
     response = post_form(client, "/signup", email=f"  {email.upper()} ", password=PASSWORD)
@@ -37,13 +37,14 @@ def test_sign_up_creates_a_tenant_and_its_owner_and_logs_in(app, ctx):  # type: 
     assert email in page.get_data(as_text=True)
 
     user = _user(ctx, email)
-    assert user is not None and user.password_hash.startswith("scrypt$")
+    assert user is not None and user.password_hash is not None
+    assert user.password_hash.startswith("scrypt$")
     assert PASSWORD not in user.password_hash
     with ctx.sessions() as session:
         assert session.get(Tenant, user.tenant_id).name == email
 
 
-def test_duplicate_email_is_refused_with_a_clear_message(app):  # type: ignore[no-untyped-def]
+def test_duplicate_email_is_refused_with_a_clear_message(app) -> None:
     first = sign_up(app, "dup")
     response = post_form(app.test_client(), "/signup", email=first.email, password="another password 42")
     body = response.get_data(as_text=True)
@@ -55,25 +56,25 @@ def test_duplicate_email_is_refused_with_a_clear_message(app):  # type: ignore[n
     ("password", "message"),
     [("short", "at least 10 characters"), ("aaaaaaaaaaaaaa", "too weak"), ("", "at least 10 characters")],
 )
-def test_weak_password_is_refused_and_no_account_is_made(app, ctx, password, message):  # type: ignore[no-untyped-def]
+def test_weak_password_is_refused_and_no_account_is_made(app, ctx, password, message) -> None:
     email = unique_email("weak")
     response = post_form(app.test_client(), "/signup", email=email, password=password)
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert _user(ctx, email) is None
 
 
-def test_password_equal_to_email_is_refused(app):  # type: ignore[no-untyped-def]
+def test_password_equal_to_email_is_refused(app) -> None:
     email = unique_email("same")
     response = post_form(app.test_client(), "/signup", email=email, password=email)
     assert response.status_code == 400 and "email" in response.get_data(as_text=True)
 
 
-def test_invalid_email_is_refused(app):  # type: ignore[no-untyped-def]
+def test_invalid_email_is_refused(app) -> None:
     response = post_form(app.test_client(), "/signup", email="not-an-email", password=PASSWORD)
     assert response.status_code == 400 and "valid email" in response.get_data(as_text=True)
 
 
-def test_login_answers_the_same_for_wrong_password_and_unknown_email(app):  # type: ignore[no-untyped-def]
+def test_login_answers_the_same_for_wrong_password_and_unknown_email(app) -> None:
     user = sign_up(app, "login")
     wrong = post_form(app.test_client(), "/login", email=user.email, password="not the password")
     unknown = post_form(app.test_client(), "/login", email=unique_email("ghost"), password=PASSWORD)
@@ -82,7 +83,7 @@ def test_login_answers_the_same_for_wrong_password_and_unknown_email(app):  # ty
         assert accounts.WRONG_CREDENTIALS in response.get_data(as_text=True)
 
 
-def test_login_then_logout_ends_the_session(app):  # type: ignore[no-untyped-def]
+def test_login_then_logout_ends_the_session(app) -> None:
     user = sign_up(app, "inout")
     client = app.test_client()
     assert client.get("/").status_code == 302
@@ -96,7 +97,7 @@ def test_login_then_logout_ends_the_session(app):  # type: ignore[no-untyped-def
     assert client.get("/api/documents").status_code == 401
 
 
-def test_forms_without_the_csrf_token_are_refused(app, ctx):  # type: ignore[no-untyped-def]
+def test_forms_without_the_csrf_token_are_refused(app, ctx) -> None:
     client = app.test_client()
     client.get("/signup")
     email = unique_email("csrf")
@@ -109,7 +110,7 @@ def test_forms_without_the_csrf_token_are_refused(app, ctx):  # type: ignore[no-
     assert response.status_code == 403 and user.client.get("/api/documents").status_code == 200
 
 
-def test_session_json_calls_that_change_things_need_the_csrf_header(app, tenant):  # type: ignore[no-untyped-def]
+def test_session_json_calls_that_change_things_need_the_csrf_header(app, tenant) -> None:
     user = sign_up(app, "csrf-json")
     for headers in ({}, {"X-CSRF-Token": "forged"}):
         response = _web_upload(user, docgen.markdown("en"), "a.md", headers=headers)
@@ -125,7 +126,7 @@ def test_session_json_calls_that_change_things_need_the_csrf_header(app, tenant)
     assert user.client.delete(f"/api/documents/{doc_id}", headers=user.headers).status_code == 200
 
 
-def test_dashboard_uploads_are_recorded_as_web_and_api_key_uploads_as_api(app, tenant):  # type: ignore[no-untyped-def]
+def test_dashboard_uploads_are_recorded_as_web_and_api_key_uploads_as_api(app, tenant) -> None:
     user = sign_up(app, "source")
     doc_id = _web_upload(user, docgen.txt("en", count=5), "notes.txt").get_json()["document_id"]
     assert user.client.get(f"/api/documents/{doc_id}").get_json()["source"] == "web"
@@ -138,7 +139,7 @@ def test_dashboard_uploads_are_recorded_as_web_and_api_key_uploads_as_api(app, t
     assert client.delete(f"/api/documents/{api_doc}", headers=tenant.headers).status_code == 200
 
 
-def test_a_session_never_sees_another_tenants_documents(app):  # type: ignore[no-untyped-def]
+def test_a_session_never_sees_another_tenants_documents(app) -> None:
     alice, bob = sign_up(app, "alice"), sign_up(app, "bob")
     doc_id = _web_upload(bob, docgen.markdown("en"), "bob.md").get_json()["document_id"]
     assert alice.client.get(f"/api/documents/{doc_id}/status").status_code == 404
@@ -148,7 +149,7 @@ def test_a_session_never_sees_another_tenants_documents(app):  # type: ignore[no
     assert bob.client.get(f"/api/documents/{doc_id}").status_code == 200
 
 
-def test_session_cookie_is_httponly_lax_and_secure_over_https(app, settings):  # type: ignore[no-untyped-def]
+def test_session_cookie_is_httponly_lax_and_secure_over_https(app, settings) -> None:
     from socrate.web import create_app
 
     plain = app.test_client().get("/login").headers["Set-Cookie"]
@@ -159,7 +160,7 @@ def test_session_cookie_is_httponly_lax_and_secure_over_https(app, settings):  #
     assert "Secure" in forced.get("/login").headers["Set-Cookie"]
 
 
-def test_unconfigured_runs_sign_sessions_with_a_random_key_kept_per_data_dir(tmp_path):  # type: ignore[no-untyped-def]
+def test_unconfigured_runs_sign_sessions_with_a_random_key_kept_per_data_dir(tmp_path) -> None:
     from socrate.config import Settings
     from socrate.launcher import secret_key_for
 
@@ -172,7 +173,7 @@ def test_unconfigured_runs_sign_sessions_with_a_random_key_kept_per_data_dir(tmp
     assert (one / "secret-key").stat().st_mode & 0o777 == 0o600
 
 
-def test_pages_send_visitors_to_login_and_errors_are_pages_not_json(app):  # type: ignore[no-untyped-def]
+def test_pages_send_visitors_to_login_and_errors_are_pages_not_json(app) -> None:
     client = app.test_client()
     for path in ("/", "/keys"):
         assert client.get(path).headers["Location"] == "/login"
@@ -181,7 +182,7 @@ def test_pages_send_visitors_to_login_and_errors_are_pages_not_json(app):  # typ
     assert client.get("/api/no-such-thing").get_json() == {"error": "Not found"}
 
 
-def test_password_hashes_are_salted_scrypt_and_reject_anything_else():  # type: ignore[no-untyped-def]
+def test_password_hashes_are_salted_scrypt_and_reject_anything_else() -> None:
     first, second = accounts.hash_password(PASSWORD), accounts.hash_password(PASSWORD)
     assert first != second and first.startswith(f"scrypt${accounts.SCRYPT_N}$")
     assert accounts.verify_password(first, PASSWORD) and accounts.verify_password(second, PASSWORD)

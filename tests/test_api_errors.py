@@ -14,16 +14,16 @@ from tests.conftest import upload, wait_done
 from tests.web_session import sign_up
 
 
-def _count_docs(ctx, tenant_id: str) -> int:  # type: ignore[no-untyped-def]
+def _count_docs(ctx, tenant_id: str) -> int:
     with ctx.sessions() as session:
         return session.scalar(select(func.count()).where(Document.tenant_id == tenant_id))
 
 
-def _stored_files(settings, tenant_id: str) -> list:  # type: ignore[no-untyped-def]
+def _stored_files(settings, tenant_id: str) -> list:
     return [p for p in (settings.storage_dir / "tenants" / tenant_id).rglob("*") if p.is_file()]
 
 
-def test_missing_api_key_is_401(client):  # type: ignore[no-untyped-def]
+def test_missing_api_key_is_401(client) -> None:
     response = client.get("/api/documents")
     assert response.status_code == 401 and "API key" in response.get_json()["error"]
 
@@ -31,23 +31,23 @@ def test_missing_api_key_is_401(client):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     "header", ["Bearer sk_nothing_here", "Bearer ", "Basic abc", "Bearer sk_0123456789ab_wrong"]
 )
-def test_invalid_api_key_is_401(client, tenant, header):  # type: ignore[no-untyped-def]
+def test_invalid_api_key_is_401(client, tenant, header) -> None:
     response = client.get("/api/documents", headers={"Authorization": header})
     assert response.status_code == 401 and response.get_json()["error"]
 
 
-def test_tampered_secret_with_valid_prefix_is_401(client, tenant):  # type: ignore[no-untyped-def]
+def test_tampered_secret_with_valid_prefix_is_401(client, tenant) -> None:
     forged = tenant.key[:-4] + "AAAA"
     response = client.get("/api/documents", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
 
 
-def test_missing_file_is_400(client, tenant):  # type: ignore[no-untyped-def]
+def test_missing_file_is_400(client, tenant) -> None:
     response = client.post("/api/documents/upload", data={"title": "x"}, headers=tenant.headers)
     assert response.status_code == 400 and "file" in response.get_json()["error"]
 
 
-def test_empty_file_is_400_and_nothing_is_stored(client, tenant, ctx, settings):  # type: ignore[no-untyped-def]
+def test_empty_file_is_400_and_nothing_is_stored(client, tenant, ctx, settings) -> None:
     response = upload(client, tenant, b"", "empty.txt")
     assert response.status_code == 400 and "empty" in response.get_json()["error"]
     assert _count_docs(ctx, tenant.id) == 0 and _stored_files(settings, tenant.id) == []
@@ -66,14 +66,14 @@ def test_empty_file_is_400_and_nothing_is_stored(client, tenant, ctx, settings):
         ("noext", b"hello"),
     ],
 )
-def test_unsupported_or_mismatched_type_is_415(client, tenant, ctx, settings, filename, content):  # type: ignore[no-untyped-def]
+def test_unsupported_or_mismatched_type_is_415(client, tenant, ctx, settings, filename, content) -> None:
     response = upload(client, tenant, content, filename)
     assert response.status_code == 415, response.get_json()
     assert response.get_json()["error"]
     assert _count_docs(ctx, tenant.id) == 0 and _stored_files(settings, tenant.id) == []
 
 
-def test_file_over_the_limit_is_413(settings, celery_app, make_tenant):  # type: ignore[no-untyped-def]
+def test_file_over_the_limit_is_413(settings, celery_app, make_tenant) -> None:
     from socrate.queue import TaskQueue
     from socrate.web import create_app
 
@@ -84,7 +84,7 @@ def test_file_over_the_limit_is_413(settings, celery_app, make_tenant):  # type:
     assert _stored_files(settings, tenant.id) == []
 
 
-def test_document_count_quota_is_413_before_queueing(client, tenant, ctx, settings):  # type: ignore[no-untyped-def]
+def test_document_count_quota_is_413_before_queueing(client, tenant, ctx, settings) -> None:
     with ctx.sessions() as session:
         session.execute(update(Tenant).where(Tenant.id == tenant.id).values(max_documents=1))
         session.commit()
@@ -94,7 +94,7 @@ def test_document_count_quota_is_413_before_queueing(client, tenant, ctx, settin
     assert _count_docs(ctx, tenant.id) == 1
 
 
-def test_storage_quota_is_413_and_leaves_no_file(client, tenant, ctx, settings):  # type: ignore[no-untyped-def]
+def test_storage_quota_is_413_and_leaves_no_file(client, tenant, ctx, settings) -> None:
     with ctx.sessions() as session:
         session.execute(update(Tenant).where(Tenant.id == tenant.id).values(max_bytes=100))
         session.commit()
@@ -103,7 +103,7 @@ def test_storage_quota_is_413_and_leaves_no_file(client, tenant, ctx, settings):
     assert _count_docs(ctx, tenant.id) == 0 and _stored_files(settings, tenant.id) == []
 
 
-def test_broker_down_is_503_with_nothing_half_made(settings, make_tenant):  # type: ignore[no-untyped-def]
+def test_broker_down_is_503_with_nothing_half_made(settings, make_tenant) -> None:
     from celery_config import make_celery
     from socrate.embedded_redis import free_port
     from socrate.queue import TaskQueue
@@ -118,14 +118,14 @@ def test_broker_down_is_503_with_nothing_half_made(settings, make_tenant):  # ty
     assert _stored_files(settings, tenant.id) == []
 
 
-def test_unknown_document_is_404(client, tenant):  # type: ignore[no-untyped-def]
+def test_unknown_document_is_404(client, tenant) -> None:
     for method, path in [("get", "/status"), ("get", ""), ("delete", "")]:
         response = getattr(client, method)(f"/api/documents/00000000-0000-0000-0000-000000000000{path}",
                                            headers=tenant.headers)  # fmt: skip
         assert response.status_code == 404 and response.get_json()["error"]
 
 
-def test_other_tenant_gets_404_for_status_details_and_delete(client, tenant, other_tenant):  # type: ignore[no-untyped-def]
+def test_other_tenant_gets_404_for_status_details_and_delete(client, tenant, other_tenant) -> None:
     doc_id = upload(client, tenant, docgen.txt(), "private.txt").get_json()["document_id"]
     for method, suffix in [("get", "/status"), ("get", ""), ("delete", "")]:
         response = getattr(client, method)(f"/api/documents/{doc_id}{suffix}", headers=other_tenant.headers)
@@ -135,7 +135,7 @@ def test_other_tenant_gets_404_for_status_details_and_delete(client, tenant, oth
     assert client.get("/api/documents", headers=other_tenant.headers).get_json()["total"] == 0
 
 
-def test_status_supports_etag_and_304(client, tenant):  # type: ignore[no-untyped-def]
+def test_status_supports_etag_and_304(client, tenant) -> None:
     doc_id = upload(client, tenant, docgen.txt(), "etag.txt").get_json()["document_id"]
     first = client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers)
     assert first.status_code == 200 and first.headers["ETag"]
@@ -162,7 +162,7 @@ def test_status_supports_etag_and_304(client, tenant):  # type: ignore[no-untype
     assert stale.status_code == 200
 
 
-def test_status_by_key_and_by_dashboard_session_answer_alike(app):  # type: ignore[no-untyped-def]
+def test_status_by_key_and_by_dashboard_session_answer_alike(app) -> None:
     """Key polls are answered in front of Flask (web/polling.py), session polls by the view: same answers."""
     user = sign_up(app, "poller")
     key = user.client.post("/api/keys", json={"name": "poller"}, headers=user.headers).get_json()["key"]
@@ -185,7 +185,7 @@ def test_status_by_key_and_by_dashboard_session_answer_alike(app):  # type: igno
     assert wrong.status_code == 401 and "error" in wrong.get_json()
 
 
-def test_nul_and_control_characters_in_text_fields_are_a_400_naming_the_field(app, client, tenant):  # type: ignore[no-untyped-def]
+def test_nul_and_control_characters_in_text_fields_are_a_400_naming_the_field(app, client, tenant) -> None:
     from tests.web_session import csrf_from
 
     titled = client.post(
@@ -208,7 +208,7 @@ def test_nul_and_control_characters_in_text_fields_are_a_400_naming_the_field(ap
     assert named.status_code == 400 and "Key name" in named.get_json()["error"]
 
 
-def test_titles_are_shown_without_invisible_or_layout_characters(client, tenant):  # type: ignore[no-untyped-def]
+def test_titles_are_shown_without_invisible_or_layout_characters(client, tenant) -> None:
     response = client.post(
         "/api/documents/upload",
         data={"file": (io.BytesIO(docgen.txt()), "doc.txt"), "title": " \u202eevil\u202c fake\u2028name "},
@@ -220,12 +220,12 @@ def test_titles_are_shown_without_invisible_or_layout_characters(client, tenant)
 
 
 @pytest.mark.parametrize("query", ["offset=9223372036854775808", "offset=-1", "limit=0", "limit=x"])
-def test_list_parameters_out_of_range_are_a_400(client, tenant, query):  # type: ignore[no-untyped-def]
+def test_list_parameters_out_of_range_are_a_400(client, tenant, query) -> None:
     response = client.get(f"/api/documents?{query}", headers=tenant.headers)
     assert response.status_code == 400 and ("limit" in response.get_json()["error"])
 
 
-def test_list_is_newest_first_with_filter_and_pagination(client, make_tenant):  # type: ignore[no-untyped-def]
+def test_list_is_newest_first_with_filter_and_pagination(client, make_tenant) -> None:
     tenant = make_tenant("lister")
     ids = [upload(client, tenant, docgen.txt(), f"d{i}.txt").get_json()["document_id"] for i in range(3)]
     page = client.get("/api/documents?limit=2", headers=tenant.headers).get_json()
@@ -239,11 +239,11 @@ def test_list_is_newest_first_with_filter_and_pagination(client, make_tenant):  
     assert client.get("/api/documents?limit=abc", headers=tenant.headers).status_code == 400
 
 
-def test_healthz_needs_no_dependencies(client):  # type: ignore[no-untyped-def]
+def test_healthz_needs_no_dependencies(client) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
-def test_readyz_reports_each_component(client, worker):  # type: ignore[no-untyped-def]
+def test_readyz_reports_each_component(client, worker) -> None:
     response = client.get("/readyz")
     body = response.get_json()
     assert response.status_code == 200, body
@@ -251,7 +251,7 @@ def test_readyz_reports_each_component(client, worker):  # type: ignore[no-untyp
     assert body["components"]["workers"]["workers"] >= 1
 
 
-def test_readyz_is_503_when_redis_is_down(settings):  # type: ignore[no-untyped-def]
+def test_readyz_is_503_when_redis_is_down(settings) -> None:
     from celery_config import make_celery
     from socrate.embedded_redis import free_port
     from socrate.queue import TaskQueue
@@ -264,7 +264,7 @@ def test_readyz_is_503_when_redis_is_down(settings):  # type: ignore[no-untyped-
     assert body["components"]["database"]["ok"] is True and body["components"]["redis"]["ok"] is False
 
 
-def test_database_down_is_503(settings, celery_app, tenant):  # type: ignore[no-untyped-def]
+def test_database_down_is_503(settings, celery_app, tenant) -> None:
     from socrate.embedded_redis import free_port
     from socrate.queue import TaskQueue
     from socrate.web import create_app
@@ -278,7 +278,7 @@ def test_database_down_is_503(settings, celery_app, tenant):  # type: ignore[no-
     assert response.status_code == 503
 
 
-def test_a_revoked_key_is_refused_at_once(client, tenant, ctx):  # type: ignore[no-untyped-def]
+def test_a_revoked_key_is_refused_at_once(client, tenant, ctx) -> None:
     from socrate.models import ApiKey, utcnow
 
     doc_id = upload(client, tenant, docgen.txt(), "doc.txt").get_json()["document_id"]
@@ -295,7 +295,7 @@ def _spellings(doc_id: str) -> list[str]:
     return [doc_id.upper(), doc_id.replace("-", ""), "{" + doc_id.upper() + "}"]
 
 
-def test_every_route_reads_a_document_id_in_any_spelling(client, tenant, worker):  # type: ignore[no-untyped-def]
+def test_every_route_reads_a_document_id_in_any_spelling(client, tenant, worker) -> None:
     doc_id = upload(client, tenant, docgen.txt(needle="A lighthouse keeper named Ottavio"), "spell.txt")
     doc_id = doc_id.get_json()["document_id"]
     wait_done(client, tenant, doc_id)
@@ -316,7 +316,7 @@ def test_every_route_reads_a_document_id_in_any_spelling(client, tenant, worker)
     assert client.get(f"/api/documents/{doc_id}", headers=tenant.headers).status_code == 404
 
 
-def test_another_tenants_id_is_404_in_every_spelling(client, tenant, other_tenant):  # type: ignore[no-untyped-def]
+def test_another_tenants_id_is_404_in_every_spelling(client, tenant, other_tenant) -> None:
     doc_id = upload(client, tenant, docgen.txt(), "mine.txt").get_json()["document_id"]
     for spelled in _spellings(doc_id):
         for path in ("/status", ""):
@@ -324,13 +324,13 @@ def test_another_tenants_id_is_404_in_every_spelling(client, tenant, other_tenan
             assert response.status_code == 404 and "mine.txt" not in response.get_data(as_text=True)
 
 
-def _post_raw(client, tenant, body: bytes):  # type: ignore[no-untyped-def]
+def _post_raw(client, tenant, body: bytes):
     return client.post("/api/documents/upload", data=body, content_type="multipart/form-data; boundary=X",
                        headers=tenant.headers)  # fmt: skip
 
 
 @pytest.mark.parametrize("case", hostile.FORMS, ids=[case.name for case in hostile.FORMS])
-def test_form_problems_say_what_was_wrong(client, tenant, ctx, case):  # type: ignore[no-untyped-def]
+def test_form_problems_say_what_was_wrong(client, tenant, ctx, case) -> None:
     response = _post_raw(client, tenant, case.body())
     assert response.status_code == case.status and case.message in response.get_json()["error"]
     assert "larger than the upload limit" not in response.get_json()["error"]
@@ -338,7 +338,7 @@ def test_form_problems_say_what_was_wrong(client, tenant, ctx, case):  # type: i
 
 
 @pytest.mark.parametrize(("sent", "shown"), hostile.FILE_NAMES)
-def test_file_names_keep_only_their_last_component(client, tenant, sent, shown):  # type: ignore[no-untyped-def]
+def test_file_names_keep_only_their_last_component(client, tenant, sent, shown) -> None:
     response = _post_raw(client, tenant, hostile.multipart(hostile.part(b"file", docgen.txt(), sent)))
     assert response.status_code == 202, response.get_json()
     doc_id = response.get_json()["document_id"]

@@ -11,7 +11,7 @@ from tests.databases import empty_database
 from tests.web_session import sign_up
 
 
-def test_create_list_and_revoke_a_key(app):  # type: ignore[no-untyped-def]
+def test_create_list_and_revoke_a_key(app) -> None:
     user = sign_up(app, "keys")
     created = user.client.post("/api/keys", json={"name": "backup script"}, headers=user.headers)
     assert created.status_code == 201
@@ -34,13 +34,13 @@ def test_create_list_and_revoke_a_key(app):  # type: ignore[no-untyped-def]
     assert user.client.get("/api/keys").get_json()["keys"] == []
 
 
-def test_blank_key_name_is_refused(app):  # type: ignore[no-untyped-def]
+def test_blank_key_name_is_refused(app) -> None:
     user = sign_up(app, "blank")
     response = user.client.post("/api/keys", json={"name": "   "}, headers=user.headers)
     assert response.status_code == 400 and "name" in response.get_json()["error"]
 
 
-def test_other_tenant_gets_404_when_revoking_a_key(app):  # type: ignore[no-untyped-def]
+def test_other_tenant_gets_404_when_revoking_a_key(app) -> None:
     owner = sign_up(app, "owner")
     key_id = owner.client.post("/api/keys", json={"name": "mine"}, headers=owner.headers).get_json()["id"]
     intruder = sign_up(app, "intruder")
@@ -48,7 +48,7 @@ def test_other_tenant_gets_404_when_revoking_a_key(app):  # type: ignore[no-unty
     assert [k["id"] for k in owner.client.get("/api/keys").get_json()["keys"]] == [key_id]
 
 
-def test_an_api_key_cannot_list_mint_or_revoke_keys(app, tenant):  # type: ignore[no-untyped-def]
+def test_an_api_key_cannot_list_mint_or_revoke_keys(app, tenant) -> None:
     """Otherwise a leaked key could mint a fresh one and outlive its own revocation."""
     client = app.test_client()
     for method, path in [("get", "/api/keys"), ("post", "/api/keys"), ("delete", "/api/keys/anything")]:
@@ -57,7 +57,7 @@ def test_an_api_key_cannot_list_mint_or_revoke_keys(app, tenant):  # type: ignor
     assert client.get("/api/documents", headers=tenant.headers).status_code == 200
 
 
-def test_accounts_migration_adds_and_drops_password_hash(services):  # type: ignore[no-untyped-def]
+def test_accounts_migration_adds_and_drops_password_hash(services) -> None:
     with empty_database(services["DATABASE_URL"], "accounts") as url:
         _upgrade_and_downgrade(url)
 
@@ -71,6 +71,6 @@ def _upgrade_and_downgrade(url: str) -> None:
     engine.dispose()
 
 
-def test_session_cookie_secure_setting_accepts_true_false_and_auto():  # type: ignore[no-untyped-def]
+def test_session_cookie_secure_setting_accepts_true_false_and_auto() -> None:
     for raw, expected in [("true", True), ("0", False), ("auto", None), ("", None)]:
         assert Settings.from_env({"SESSION_COOKIE_SECURE": raw}).session_cookie_secure is expected

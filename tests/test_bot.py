@@ -27,7 +27,7 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture(scope="module")
-def bot(services, fake, worker, tmp_path_factory) -> Iterator[BotProcess]:  # type: ignore[no-untyped-def]
+def bot(services, fake, worker, tmp_path_factory) -> Iterator[BotProcess]:
     process = BotProcess(bot_env(services, fake), tmp_path_factory.mktemp("bot") / "bot.log").start(fake)
     yield process
     assert process.stop() == 0, process.log()
@@ -40,12 +40,12 @@ def _say(fake: FakeTelegram, user_id: int, text: str, contains: str = "") -> str
     return reply_to(fake, user_id, before, contains).text
 
 
-def _tenant_of(ctx, telegram_id: int) -> str:  # type: ignore[no-untyped-def]
+def _tenant_of(ctx, telegram_id: int) -> str:
     with ctx.sessions() as session:
         return session.scalars(select(User.tenant_id).where(User.telegram_id == telegram_id)).one()
 
 
-def _documents(ctx, tenant_id: str) -> list[Document]:  # type: ignore[no-untyped-def]
+def _documents(ctx, tenant_id: str) -> list[Document]:
     with ctx.sessions() as session:
         return list(session.scalars(select(Document).where(Document.tenant_id == tenant_id)))
 
@@ -56,7 +56,7 @@ def _upload(fake: FakeTelegram, user_id: int, filename: str, data: bytes) -> str
     return final_status(fake, user_id, filename).text
 
 
-def test_first_contact_creates_a_personal_tenant_once(bot, fake, ctx):  # type: ignore[no-untyped-def]
+def test_first_contact_creates_a_personal_tenant_once(bot, fake, ctx) -> None:
     assert "Welcome to Socrate" in _say(fake, 5001, "/start")
     tenant_id = _tenant_of(ctx, 5001)
     assert "Welcome back" in _say(fake, 5001, "/start")
@@ -64,7 +64,7 @@ def test_first_contact_creates_a_personal_tenant_once(bot, fake, ctx):  # type: 
     assert "docs" in fake.called("setMyCommands")[0]["commands"]
 
 
-def test_txt_and_pdf_each_get_one_status_message_edited_up_to_ready(bot, fake, ctx):  # type: ignore[no-untyped-def]
+def test_txt_and_pdf_each_get_one_status_message_edited_up_to_ready(bot, fake, ctx) -> None:
     fake.send_document(5002, "notes.txt", docgen.txt("en", count=150))
     fake.send_document(5002, "report.pdf", docgen.pdf(pages=30))
     fake.flood_edits = 1  # Telegram's flood control answers one edit with RetryAfter: nothing is lost
@@ -84,14 +84,14 @@ def test_txt_and_pdf_each_get_one_status_message_edited_up_to_ready(bot, fake, c
     assert "30 pages" in final_status(fake, 5002, "report.pdf").text
 
 
-def test_corrupt_pdf_ends_with_a_readable_reason(bot, fake):  # type: ignore[no-untyped-def]
+def test_corrupt_pdf_ends_with_a_readable_reason(bot, fake) -> None:
     text = _upload(fake, 5003, "broken.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 40)
     assert "could not be processed" in text
     reason = text.split("\n", 1)[1]
     assert "PDF" in reason and "Traceback" not in reason and "Error" not in reason
 
 
-def test_oversize_unsupported_and_photo_are_refused_and_nothing_is_saved(bot, fake, ctx):  # type: ignore[no-untyped-def]
+def test_oversize_unsupported_and_photo_are_refused_and_nothing_is_saved(bot, fake, ctx) -> None:
     before = len(fake.chat(5004))
     fake.send_document(5004, "huge.pdf", b"%PDF-1.4 tiny", declared_size=25 * 1024 * 1024)
     assert "20 MB" in reply_to(fake, 5004, before).text
@@ -106,7 +106,7 @@ def test_oversize_unsupported_and_photo_are_refused_and_nothing_is_saved(bot, fa
     assert "Traceback" not in bot.log()
 
 
-def test_another_user_cannot_see_or_delete_my_document(bot, fake, ctx):  # type: ignore[no-untyped-def]
+def test_another_user_cannot_see_or_delete_my_document(bot, fake, ctx) -> None:
     _upload(fake, 5005, "mine.txt", docgen.txt("en", count=3))
     (doc,) = _documents(ctx, _tenant_of(ctx, 5005))
     assert "mine.txt" in _say(fake, 5005, "/docs") and doc.id in _say(fake, 5005, f"/status {doc.id[:8]}")
@@ -128,7 +128,7 @@ def test_another_user_cannot_see_or_delete_my_document(bot, fake, ctx):  # type:
     assert _documents(ctx, _tenant_of(ctx, 5005)) == []
 
 
-def test_docs_pages_through_with_buttons(bot, fake, ctx):  # type: ignore[no-untyped-def]
+def test_docs_pages_through_with_buttons(bot, fake, ctx) -> None:
     names = {f"page{i}.txt" for i in range(6)}
     for name in sorted(names):
         fake.send_document(5007, name, docgen.txt("en", count=1))
@@ -145,7 +145,9 @@ def test_docs_pages_through_with_buttons(bot, fake, ctx):  # type: ignore[no-unt
     assert [b["text"] for b in listing.buttons()] == ["◀ Newer"]
 
 
-def test_linking_with_valid_reused_expired_and_unknown_codes(bot, fake, ctx, make_tenant, settings, client):  # type: ignore[no-untyped-def]
+def test_linking_with_valid_reused_expired_and_unknown_codes(
+    bot, fake, ctx, make_tenant, settings, client
+) -> None:
     team = make_tenant("team")
     with ctx.sessions() as session:
         stale = telegram_users.issue_code(session, team.id, settings)
@@ -165,7 +167,7 @@ def test_linking_with_valid_reused_expired_and_unknown_codes(bot, fake, ctx, mak
     assert _tenant_of(ctx, 5009) != team.id
 
 
-def test_ask_and_plain_text_answer_with_passages_or_say_nothing_found(bot, fake):  # type: ignore[no-untyped-def]
+def test_ask_and_plain_text_answer_with_passages_or_say_nothing_found(bot, fake) -> None:
     assert "Nothing found" in _say(fake, 5010, "/ask where is the parrot?")
     _upload(fake, 5010, "harbour.txt", docgen.txt("en", count=8, needle=NEEDLE))
     answer = _say(fake, 5010, "/ask What is the name of the harbour master's parrot?", "Best passages")
@@ -174,7 +176,7 @@ def test_ask_and_plain_text_answer_with_passages_or_say_nothing_found(bot, fake)
     assert "Nothing found" in _say(fake, 5011, "which bird lives in the lighthouse office")
 
 
-def test_unknown_commands_get_help(bot, fake):  # type: ignore[no-untyped-def]
+def test_unknown_commands_get_help(bot, fake) -> None:
     assert "/docs" in _say(fake, 5012, "/frobnicate")
     assert "/status <id>" in _say(fake, 5012, "/status")
 
@@ -185,7 +187,7 @@ def _early_in_a_minute() -> None:
         time.sleep(61 - time.time() % 60)
 
 
-def test_a_user_flooding_the_bot_is_told_to_slow_down(bot, fake):  # type: ignore[no-untyped-def]
+def test_a_user_flooding_the_bot_is_told_to_slow_down(bot, fake) -> None:
     """TELEGRAM_MESSAGES_PER_MINUTE (30 here) per Telegram user, counted in Redis."""
     _early_in_a_minute()
     for _ in range(31):
@@ -195,7 +197,9 @@ def test_a_user_flooding_the_bot_is_told_to_slow_down(bot, fake):  # type: ignor
     assert "faster" not in _say(fake, 5014, "/help")  # another user is not affected
 
 
-def test_flooding_gets_one_warning_per_window_and_nothing_through_even_if_the_warning_fails(bot, fake):  # type: ignore[no-untyped-def]
+def test_flooding_gets_one_warning_per_window_and_nothing_through_even_if_the_warning_fails(
+    bot, fake
+) -> None:
     _early_in_a_minute()
     for _ in range(30):
         fake.send_text(5015, "/help")

@@ -23,7 +23,7 @@ def fake(fake_telegram: FakeTelegram) -> FakeTelegram:
     return fake_telegram
 
 
-def test_bot_killed_mid_encoding_sends_exactly_one_final_message(services, fake, worker, tmp_path):  # type: ignore[no-untyped-def]
+def test_bot_killed_mid_encoding_sends_exactly_one_final_message(services, fake, worker, tmp_path) -> None:
     env, log = bot_env(services, fake), tmp_path / "bot.log"
     first = BotProcess(env, log).start(fake)
     fake.send_document(6001, "long.txt", docgen.txt("en", count=200))
@@ -48,7 +48,7 @@ def test_bot_killed_mid_encoding_sends_exactly_one_final_message(services, fake,
         assert second.stop() == 0, second.log()
 
 
-def test_webhook_mode_accepts_only_telegrams_secret_header(services, fake, worker, tmp_path):  # type: ignore[no-untyped-def]
+def test_webhook_mode_accepts_only_telegrams_secret_header(services, fake, worker, tmp_path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram-hook"
     env = bot_env(services, fake, TELEGRAM_WEBHOOK_URL=url, TELEGRAM_WEBHOOK_SECRET=SECRET,

@@ -22,7 +22,7 @@ COMMANDS = [
 ]  # fmt: skip
 
 
-def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
     from socrate.cli import main
 
     capsys.readouterr()
@@ -32,7 +32,7 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")
-def test_every_command_explains_itself(capsys, command):  # type: ignore[no-untyped-def]
+def test_every_command_explains_itself(capsys, command) -> None:
     from socrate.cli import main
 
     with pytest.raises(SystemExit) as exit_:
@@ -44,7 +44,7 @@ def test_every_command_explains_itself(capsys, command):  # type: ignore[no-unty
     )  # usage, description, options
 
 
-def test_tenant_create_then_list_shows_it_with_its_key(capsys, settings):  # type: ignore[no-untyped-def]
+def test_tenant_create_then_list_shows_it_with_its_key(capsys, settings) -> None:
     code, out, _ = cli(capsys, "tenant", "create", "Listed Co")
     created = json.loads(out)
     assert code == 0 and created["api_key"].startswith("sk_")
@@ -55,7 +55,7 @@ def test_tenant_create_then_list_shows_it_with_its_key(capsys, settings):  # typ
     assert code == 0 and out.startswith("TENANT_ID") and created["tenant_id"] in out
 
 
-def test_apikey_create_works_and_revoke_by_prefix_refuses_it(capsys, client, tenant):  # type: ignore[no-untyped-def]
+def test_apikey_create_works_and_revoke_by_prefix_refuses_it(capsys, client, tenant) -> None:
     code, out, _ = cli(capsys, "apikey", "create", tenant.id, "--name", "ops")
     issued = json.loads(out)
     assert code == 0 and issued["tenant_id"] == tenant.id
@@ -70,12 +70,14 @@ def test_apikey_create_works_and_revoke_by_prefix_refuses_it(capsys, client, ten
     )  # the other key still works
 
 
-def test_apikey_commands_report_unknown_ids(capsys, settings):  # type: ignore[no-untyped-def]
+def test_apikey_commands_report_unknown_ids(capsys, settings) -> None:
     assert cli(capsys, "apikey", "create", "no-such-tenant")[::2] == (1, "error: tenant not found\n")
     assert cli(capsys, "apikey", "revoke", "sk_000000000000")[::2] == (1, "error: API key not found\n")
 
 
-def test_documents_list_filters_and_reprocess_encodes_again(capsys, client, tenant, other_tenant, worker):  # type: ignore[no-untyped-def]
+def test_documents_list_filters_and_reprocess_encodes_again(
+    capsys, client, tenant, other_tenant, worker
+) -> None:
     doc_id = upload(client, tenant, docgen.txt("en", count=3), "cli.txt").get_json()["document_id"]
     other_id = upload(client, other_tenant, docgen.txt("en", count=2), "other.txt").get_json()["document_id"]
     assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"
@@ -99,7 +101,7 @@ def test_documents_list_filters_and_reprocess_encodes_again(capsys, client, tena
     assert wait_done(client, other_tenant, other_id)[0]["status"] == "ready"
 
 
-def test_stats_counts_statuses_tenants_and_queues(capsys, ctx):  # type: ignore[no-untyped-def]
+def test_stats_counts_statuses_tenants_and_queues(capsys, ctx) -> None:
     from socrate import operators
 
     with ctx.sessions() as session:
@@ -116,7 +118,7 @@ def test_stats_counts_statuses_tenants_and_queues(capsys, ctx):  # type: ignore[
     assert code == 0 and f"tenants: {expected['tenants']}" in out and "queues: documents=" in out
 
 
-def test_cleanup_dry_run_lists_without_removing_and_cleanup_removes(capsys, client, ctx, tenant):  # type: ignore[no-untyped-def]
+def test_cleanup_dry_run_lists_without_removing_and_cleanup_removes(capsys, client, ctx, tenant) -> None:
     from socrate.models import Document, utcnow
 
     doc_id = upload(client, tenant, docgen.txt("en", count=2), "old.txt").get_json()["document_id"]
@@ -139,7 +141,7 @@ def _selftest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
                           env={**os.environ, **env}, capture_output=True, text=True, timeout=400)  # fmt: skip
 
 
-def test_selftest_passes_every_step_against_a_running_deployment(services, ctx, worker, tmp_path):  # type: ignore[no-untyped-def]
+def test_selftest_passes_every_step_against_a_running_deployment(services, ctx, worker, tmp_path) -> None:
     from socrate import tenants
 
     with ctx.sessions() as session:
@@ -162,7 +164,7 @@ def test_selftest_passes_every_step_against_a_running_deployment(services, ctx, 
         assert tenants.count(session) == before  # the temporary tenant is gone
 
 
-def test_selftest_stops_at_the_worker_step_when_no_worker_answers(isolated_stack):  # type: ignore[no-untyped-def]
+def test_selftest_stops_at_the_worker_step_when_no_worker_answers(isolated_stack) -> None:
     """A private broker that no worker consumes: database and Redis pass, the worker step fails."""
     result = _selftest(isolated_stack.env, "--url", "http://127.0.0.1:9", "--worker-timeout", "1")
     assert result.returncode == 1, result.stdout
@@ -172,7 +174,7 @@ def test_selftest_stops_at_the_worker_step_when_no_worker_answers(isolated_stack
     assert len([line for line in lines if line[:1] in "✓✗"]) == 3
 
 
-def test_selftest_with_a_refused_key_fails_at_the_key_step(services, tmp_path, worker):  # type: ignore[no-untyped-def]
+def test_selftest_with_a_refused_key_fails_at_the_key_step(services, tmp_path, worker) -> None:
     web = Gunicorn(services, tmp_path / "web.log").start()
     try:
         result = _selftest(services, "--url", web.url, "--api-key", "sk_000000000000_nope")

@@ -52,7 +52,7 @@ def _toy_offsets(text: str) -> list[tuple[int, int]]:
 
 @given(texts, st.integers(2, 1500), st.integers(0, 1499), st.integers(20, 9000))
 @settings(max_examples=300, deadline=None)
-def test_chunk_ranges_over_covering_spans_leave_nothing_out(text, size, overlap, limit):  # type: ignore[no-untyped-def]
+def test_chunk_ranges_over_covering_spans_leave_nothing_out(text, size, overlap, limit) -> None:
     overlap = min(overlap, size - 1)
     tokens = covering_spans(text, _toy_offsets(text), limit)
     assert all(end - start <= limit for start, end in tokens)
@@ -62,7 +62,7 @@ def test_chunk_ranges_over_covering_spans_leave_nothing_out(text, size, overlap,
     assert len(chunks) <= 2 * len(tokens) + 1  # progress on every step
 
 
-def test_full_chunks_keep_the_configured_overlap():  # type: ignore[no-untyped-def]
+def test_full_chunks_keep_the_configured_overlap() -> None:
     tokens = [(i, i + 1) for i in range(3000)]
     assert chunk_ranges(tokens, 1200, 200, MEMVID_CHAR_LIMIT) == [(0, 1200), (1000, 2200), (2000, 3000)]
     assert chunk_ranges(tokens[:10], 1200, 200, MEMVID_CHAR_LIMIT) == [(0, 10)]
@@ -71,7 +71,7 @@ def test_full_chunks_keep_the_configured_overlap():  # type: ignore[no-untyped-d
         chunk_ranges(tokens, 200, 200, MEMVID_CHAR_LIMIT)  # memvid's chunker loops forever here; ours refuses
 
 
-def test_a_long_word_shortens_chunks_without_dropping_what_follows():  # type: ignore[no-untyped-def]
+def test_a_long_word_shortens_chunks_without_dropping_what_follows() -> None:
     text = "a" * 20_000 + " tail words here"
     tokens = covering_spans(text, _toy_offsets(text), MEMVID_CHAR_LIMIT)
     ranges = chunk_ranges(tokens, 1200, 200, MEMVID_CHAR_LIMIT)
@@ -80,7 +80,7 @@ def test_a_long_word_shortens_chunks_without_dropping_what_follows():  # type: i
 
 
 @pytest.fixture(scope="module")
-def encoder():  # type: ignore[no-untyped-def]
+def encoder():
     from socrate.encoders import get_encoder
 
     return get_encoder()
@@ -88,7 +88,7 @@ def encoder():  # type: ignore[no-untyped-def]
 
 @given(texts)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_every_character_is_in_a_chunk_and_in_one_of_its_windows(encoder, text):  # type: ignore[no-untyped-def]
+def test_every_character_is_in_a_chunk_and_in_one_of_its_windows(encoder, text) -> None:
     """The real tokenizer, as the worker runs it (1200 tokens, 200 overlap)."""
     chunks = encoder.chunk(text, 1200, 200)
     assert _uncovered(text, chunks.spans) == []

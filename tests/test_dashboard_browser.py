@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from tests import docgen
@@ -39,7 +39,7 @@ new MutationObserver((records) => {
 
 
 @pytest.fixture(scope="module")
-def base_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def base_url(app) -> Iterator[str]:
     """The test app on a real HTTP port on 127.0.0.1, one thread per request."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -87,11 +87,11 @@ def sign_up(page: Page) -> str:
     return email
 
 
-def upload_row(page: Page, name: str):  # type: ignore[no-untyped-def]
+def upload_row(page: Page, name: str):
     return page.locator(".upload", has=page.locator(".name", has_text=name))
 
 
-def grid_row(page: Page, name: str):  # type: ignore[no-untyped-def]
+def grid_row(page: Page, name: str):
     return page.locator("#documents tbody tr", has_text=name)
 
 
@@ -101,11 +101,11 @@ def settle(page: Page) -> Page:
     return page
 
 
-def bar_colour(row) -> str:  # type: ignore[no-untyped-def]
+def bar_colour(row) -> str:
     return row.locator(".bar-fill").evaluate("el => getComputedStyle(el).backgroundColor")
 
 
-def test_sign_up_upload_two_files_watch_them_finish_and_delete_one(page, worker, tmp_path):  # type: ignore[no-untyped-def]
+def test_sign_up_upload_two_files_watch_them_finish_and_delete_one(page, worker, tmp_path) -> None:
     sign_up(page)
     expect(page.locator("#grid-status")).to_have_text("No documents yet. Drop a file above to get started.")
     page.screenshot(path=tmp_path / "1-empty.png", full_page=True)
@@ -155,7 +155,7 @@ def test_sign_up_upload_two_files_watch_them_finish_and_delete_one(page, worker,
     expect(page.locator("#documents tbody tr")).to_have_count(1)
 
 
-def test_failed_and_rejected_uploads_show_their_errors(page, worker, tmp_path):  # type: ignore[no-untyped-def]
+def test_failed_and_rejected_uploads_show_their_errors(page, worker, tmp_path) -> None:
     sign_up(page)
     page.set_input_files("#file-input", files=[
         {"name": "broken.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"\x00garbage" * 100},
@@ -174,7 +174,7 @@ def test_failed_and_rejected_uploads_show_their_errors(page, worker, tmp_path): 
     settle(page).screenshot(path=tmp_path / "failed.png", full_page=True)
 
 
-def test_cancel_then_retry_from_the_grid(page, worker, tmp_path):  # type: ignore[no-untyped-def]
+def test_cancel_then_retry_from_the_grid(page, worker, tmp_path) -> None:
     sign_up(page)
     long_text = docgen.txt("en", count=900)
     page.set_input_files(
@@ -192,7 +192,7 @@ def test_cancel_then_retry_from_the_grid(page, worker, tmp_path):  # type: ignor
     expect(row.locator(".badge")).to_have_text("ready")
 
 
-def test_api_keys_page_and_api_uploads_appear_without_a_reload(page, app, tmp_path):  # type: ignore[no-untyped-def]
+def test_api_keys_page_and_api_uploads_appear_without_a_reload(page, app, tmp_path) -> None:
     page.clock.install()
     sign_up(page)
     page.get_by_role("link", name="API keys").click()
@@ -225,12 +225,12 @@ def test_api_keys_page_and_api_uploads_appear_without_a_reload(page, app, tmp_pa
     assert again.status_code == 401
 
 
-def test_phone_width_layout_has_no_sideways_scroll(browser, base_url, tmp_path):  # type: ignore[no-untyped-def]
+def test_phone_width_layout_has_no_sideways_scroll(browser, base_url, tmp_path) -> None:
     page = open_page(browser, base_url, width=375, height=740)
     sign_up(page)
     page.set_input_files("#file-input", files=[
-        {"name": "a-rather-long-file-name-for-a-phone.md", "mimeType": "text/markdown",
-         "buffer": docgen.markdown("en")},
+        FilePayload(name="a-rather-long-file-name-for-a-phone.md", mimeType="text/markdown",
+                    buffer=docgen.markdown("en")),
     ])  # fmt: skip
     expect(grid_row(page, "a-rather-long-file-name-for-a-phone.md")).to_have_count(1)
     expect(page.get_by_text("Choose files")).to_be_visible()
@@ -242,7 +242,7 @@ def test_phone_width_layout_has_no_sideways_scroll(browser, base_url, tmp_path):
     page.context.close()
 
 
-def test_the_grid_pages_through_many_documents(page):  # type: ignore[no-untyped-def]
+def test_the_grid_pages_through_many_documents(page) -> None:
     sign_up(page)
     token = page.locator('meta[name="csrf-token"]').get_attribute("content")
     for i in range(26):  # blank text files: the worker fails them at once, without encoding
@@ -266,11 +266,11 @@ def test_the_grid_pages_through_many_documents(page):  # type: ignore[no-untyped
     expect(page.get_by_role("button", name="Older")).to_be_hidden()
 
 
-def test_network_errors_are_retried_with_backoff_until_the_document_is_ready(page, worker):  # type: ignore[no-untyped-def]
+def test_network_errors_are_retried_with_backoff_until_the_document_is_ready(page, worker) -> None:
     sign_up(page)
     dropped: list[str] = []
 
-    def drop_first_two(route):  # type: ignore[no-untyped-def]
+    def drop_first_two(route):
         if len(dropped) < 2:
             dropped.append(route.request.url)
             route.abort("connectionreset")
@@ -287,7 +287,7 @@ def test_network_errors_are_retried_with_backoff_until_the_document_is_ready(pag
     assert len(dropped) == 2
 
 
-def test_after_four_minutes_a_row_stops_polling_and_follows_the_list(page, worker):  # type: ignore[no-untyped-def]
+def test_after_four_minutes_a_row_stops_polling_and_follows_the_list(page, worker) -> None:
     page.clock.install()  # simulated time: the page's four minutes pass in an instant
     sign_up(page)
     page.set_input_files("#file-input", files=[
@@ -309,7 +309,7 @@ def test_after_four_minutes_a_row_stops_polling_and_follows_the_list(page, worke
     expect(row.locator(".message")).to_have_text("Complete")
 
 
-def test_telegram_page_issues_a_one_time_code_the_bot_accepts(page, app, tmp_path):  # type: ignore[no-untyped-def]
+def test_telegram_page_issues_a_one_time_code_the_bot_accepts(page, app, tmp_path) -> None:
     from socrate import telegram_users
 
     sign_up(page)
@@ -334,7 +334,7 @@ def _log_in(page: Page, email: str, password: str = PASSWORD) -> None:
     expect(page.get_by_role("heading", name="Upload documents")).to_be_visible()
 
 
-def test_account_page_changes_the_password_and_logs_other_sessions_out(browser, base_url, tmp_path):  # type: ignore[no-untyped-def]
+def test_account_page_changes_the_password_and_logs_other_sessions_out(browser, base_url, tmp_path) -> None:
     laptop = open_page(browser, base_url)
     email = sign_up(laptop)
     phone = open_page(browser, base_url, width=375, height=740)

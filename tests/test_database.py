@@ -26,7 +26,7 @@ def _migrate(database_url: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
-def test_migrate_on_postgres_without_pgvector_says_what_to_install():  # type: ignore[no-untyped-def]
+def test_migrate_on_postgres_without_pgvector_says_what_to_install() -> None:
     with empty_database(MACHINE_POSTGRES, "novector") as url:
         result = _migrate(url)
         engine = create_engine(url)
@@ -40,7 +40,7 @@ def test_migrate_on_postgres_without_pgvector_says_what_to_install():  # type: i
     assert tables == 0  # nothing half-made
 
 
-def test_migrate_as_a_user_who_may_not_create_extensions_says_who_can(services):  # type: ignore[no-untyped-def]
+def test_migrate_as_a_user_who_may_not_create_extensions_says_who_can(services) -> None:
     admin = create_engine(services["DATABASE_URL"], isolation_level="AUTOCOMMIT")
     role, database = f"app_{uuid.uuid4().hex[:8]}", f"owned_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
@@ -60,13 +60,13 @@ def test_migrate_as_a_user_who_may_not_create_extensions_says_who_can(services):
     assert "run `CREATE EXTENSION vector;`" in line
 
 
-def test_readyz_reports_the_pgvector_extension(client):  # type: ignore[no-untyped-def]
+def test_readyz_reports_the_pgvector_extension(client) -> None:
     database = client.get("/readyz").get_json()["components"]["database"]
     assert database["ok"] is True and database["pgvector"].startswith("0.8")
 
 
 @pytest.mark.slow
-def test_a_plain_postgresql_url_over_tcp_runs_the_whole_product(tmp_path):  # type: ignore[no-untyped-def]
+def test_a_plain_postgresql_url_over_tcp_runs_the_whole_product(tmp_path) -> None:
     """Any PostgreSQL with pgvector reached by host:port works (here: a second embedded server on TCP)."""
     port = free_port()
     with EmbeddedPostgres(tmp_path / "external", port=port, options=FAST_OPTIONS) as server:
@@ -83,7 +83,7 @@ def test_a_plain_postgresql_url_over_tcp_runs_the_whole_product(tmp_path):  # ty
             )
 
 
-def test_a_data_dir_from_the_sqlite_days_gets_told_what_to_do(tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_a_data_dir_from_the_sqlite_days_gets_told_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "socrate.db").write_bytes(b"SQLite format 3\x00")
     env = {"SOCRATE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-m", "socrate", "tenant", "list"], cwd=ROOT, env=env,

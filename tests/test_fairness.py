@@ -17,7 +17,7 @@ LONG = docgen.txt("en", count=700)
 pytestmark = pytest.mark.slow
 
 
-def test_a_pathological_pdf_burst_leaves_room_for_another_tenant(make_tenant):  # type: ignore[no-untyped-def]
+def test_a_pathological_pdf_burst_leaves_room_for_another_tenant(make_tenant) -> None:
     attacker, patient = make_tenant("attacker"), make_tenant("patient")
     with running_stack() as stack:  # the product as scripts/run starts it, on its defaults
         stack.key = attacker.key

@@ -21,13 +21,13 @@ LONG = docgen.txt("en", count=900)
 pytestmark = pytest.mark.slow
 
 
-def _status(client, tenant: TenantHandle, doc_id: str) -> dict:  # type: ignore[no-untyped-def]
+def _status(client, tenant: TenantHandle, doc_id: str) -> dict:
     response = client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
 
 
-def _wait(client, tenant: TenantHandle, doc_id: str, predicate, timeout: float = 300) -> dict:  # type: ignore[no-untyped-def]
+def _wait(client, tenant: TenantHandle, doc_id: str, predicate, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = _status(client, tenant, doc_id)
@@ -45,7 +45,7 @@ def _final(body: dict) -> bool:
     return body["status"] in ("ready", "failed", "cancelled")
 
 
-def _one_set_of_outputs(settings, tenant: TenantHandle, doc_id: str) -> None:  # type: ignore[no-untyped-def]
+def _one_set_of_outputs(settings, tenant: TenantHandle, doc_id: str) -> None:
     """The run's temporary folder goes just after the row says ready: give it a moment."""
     folder = settings.storage_dir / "tenants" / tenant.id / "documents" / doc_id
     deadline = time.monotonic() + 10
@@ -56,11 +56,11 @@ def _one_set_of_outputs(settings, tenant: TenantHandle, doc_id: str) -> None:  #
     assert outputs == ["memory.faiss", "memory.json", "windows.npz"]
 
 
-def _details(client, tenant: TenantHandle, doc_id: str) -> dict:  # type: ignore[no-untyped-def]
+def _details(client, tenant: TenantHandle, doc_id: str) -> dict:
     return client.get(f"/api/documents/{doc_id}", headers=tenant.headers).get_json()
 
 
-def _running_again(client, tenant: TenantHandle, doc_id: str, timeout: float) -> None:  # type: ignore[no-untyped-def]
+def _running_again(client, tenant: TenantHandle, doc_id: str, timeout: float) -> None:
     """Wait until a second attempt of the document has started."""
     deadline = time.monotonic() + timeout
     while (details := _details(client, tenant, doc_id))["attempts"] < 2 or details["status"] == "queued":
@@ -68,7 +68,7 @@ def _running_again(client, tenant: TenantHandle, doc_id: str, timeout: float) ->
         time.sleep(0.2)
 
 
-def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, settings, ctx):  # type: ignore[no-untyped-def]
+def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, settings, ctx) -> None:
     stack = isolated_stack
     client, tenant = stack.app.test_client(), make_tenant("crashy")
     # Two at a time: with the default of one, the tenant's next document (c below) would wait for the
@@ -116,7 +116,7 @@ def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, 
     replacement.stop()
 
 
-def test_redis_outage_loses_nothing_and_polling_keeps_answering(isolated_stack, make_tenant, ctx):  # type: ignore[no-untyped-def]
+def test_redis_outage_loses_nothing_and_polling_keeps_answering(isolated_stack, make_tenant, ctx) -> None:
     stack = isolated_stack
     client, tenant = stack.app.test_client(), make_tenant("outage")
     worker = stack.worker()
@@ -153,7 +153,7 @@ WAITING_AFTER_CHUNKS = text(
 )
 
 
-def test_worker_killed_between_search_rows_and_ready_leaves_no_rows(isolated_stack, make_tenant, ctx):  # type: ignore[no-untyped-def]
+def test_worker_killed_between_search_rows_and_ready_leaves_no_rows(isolated_stack, make_tenant, ctx) -> None:
     """The rows and the ready status are one transaction: a worker that dies in it leaves neither."""
     stack = isolated_stack
     client, tenant = stack.app.test_client(), make_tenant("half-written")
@@ -186,7 +186,7 @@ def test_worker_killed_between_search_rows_and_ready_leaves_no_rows(isolated_sta
     worker.stop()
 
 
-def _after_restart(client, tenant: TenantHandle, path: str):  # type: ignore[no-untyped-def]
+def _after_restart(client, tenant: TenantHandle, path: str):
     for _ in range(3):
         response = client.get(path, headers=tenant.headers)
         assert response.status_code in (200, 503), response.get_data(as_text=True)
@@ -195,7 +195,7 @@ def _after_restart(client, tenant: TenantHandle, path: str):  # type: ignore[no-
     raise AssertionError(f"{path} still 503 after three tries")
 
 
-def test_postgres_restart_mid_task_is_retried(isolated_stack, make_tenant, postgres, ctx):  # type: ignore[no-untyped-def]
+def test_postgres_restart_mid_task_is_retried(isolated_stack, make_tenant, postgres, ctx) -> None:
     if postgres is None:  # CI always runs the suite on its own embedded server
         pytest.skip("restarts the suite's embedded PostgreSQL; DATABASE_URL names an external server")
     stack = isolated_stack
@@ -215,7 +215,7 @@ def test_postgres_restart_mid_task_is_retried(isolated_stack, make_tenant, postg
     worker.stop()
 
 
-def test_a_run_over_the_time_limit_fails_with_timed_out(isolated_stack, make_tenant):  # type: ignore[no-untyped-def]
+def test_a_run_over_the_time_limit_fails_with_timed_out(isolated_stack, make_tenant) -> None:
     stack = isolated_stack
     client, tenant = stack.app.test_client(), make_tenant("slowpoke")
     worker = stack.worker(TASK_SOFT_TIME_LIMIT="2", TASK_TIME_LIMIT="30")

@@ -13,7 +13,7 @@ from tests.conftest import upload, wait_done
 from tests.hostile import CASES
 
 
-def _fingerprint(root) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _fingerprint(root) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in root.rglob("*")
@@ -21,7 +21,7 @@ def _fingerprint(root) -> dict[str, str]:  # type: ignore[no-untyped-def]
     }
 
 
-def test_hostile_corpus(client, worker, make_tenant, settings, ctx):  # type: ignore[no-untyped-def]
+def test_hostile_corpus(client, worker, make_tenant, settings, ctx) -> None:
     assert len(CASES) >= 30
     victim, attacker = make_tenant("victim"), make_tenant("attacker")
     victim_doc = upload(client, victim, docgen.txt(), "precious.txt").get_json()["document_id"]
@@ -69,7 +69,7 @@ def test_hostile_corpus(client, worker, make_tenant, settings, ctx):  # type: ig
     assert client.get(f"/api/documents/{victim_doc}", headers=victim.headers).get_json()["status"] == "ready"
 
 
-def test_upload_that_would_exceed_the_quota_is_refused(client, make_tenant, ctx):  # type: ignore[no-untyped-def]
+def test_upload_that_would_exceed_the_quota_is_refused(client, make_tenant, ctx) -> None:
     tenant = make_tenant("nearly-full")
     assert upload(client, tenant, docgen.txt(), "first.txt").status_code == 202
     with ctx.sessions() as session:

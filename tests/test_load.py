@@ -18,7 +18,7 @@ TENANTS, DOCS_PER_TENANT, CLIENTS, SECONDS = 5, 10, 200, 60
 pytestmark = pytest.mark.slow
 
 
-def test_polling_under_load_loses_nothing(make_tenant, capsys):  # type: ignore[no-untyped-def]
+def test_polling_under_load_loses_nothing(make_tenant, capsys) -> None:
     tenants = [make_tenant(f"load-{i}") for i in range(TENANTS)]
     # The product as scripts/run starts it (gunicorn, worker, beat) on the suite's database, with
     # its own Redis and storage so the suite's worker cannot take its jobs.

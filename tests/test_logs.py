@@ -50,7 +50,7 @@ def captured(fmt: str) -> Iterator[io.StringIO]:
 
 
 @pytest.mark.parametrize("fmt", ["kv", "json"])
-def test_a_request_logs_its_request_id_and_tenant_and_echoes_the_id(client, tenant, fmt):  # type: ignore[no-untyped-def]
+def test_a_request_logs_its_request_id_and_tenant_and_echoes_the_id(client, tenant, fmt) -> None:
     with captured(fmt) as out:
         response = upload(client, tenant, docgen.txt("en", count=2), "a.txt", **{})
         given = client.get("/healthz", headers={"X-Request-ID": "req-abc.123"})
@@ -64,13 +64,13 @@ def test_a_request_logs_its_request_id_and_tenant_and_echoes_the_id(client, tena
     assert queued["level"] == "info" and queued["logger"] == "socrate.documents" and queued["ts"]
 
 
-def test_an_unusable_request_id_is_replaced(client):  # type: ignore[no-untyped-def]
+def test_an_unusable_request_id_is_replaced(client) -> None:
     response = client.get("/healthz", headers={"X-Request-ID": 'bad id "quoted" ' + "x" * 200})
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
 
 
 @pytest.mark.parametrize("fmt", ["kv", "json"])
-def test_a_service_line_carries_the_bound_ids_and_survives_awkward_text(fmt):  # type: ignore[no-untyped-def]
+def test_a_service_line_carries_the_bound_ids_and_survives_awkward_text(fmt) -> None:
     from socrate import logs
 
     with captured(fmt) as out, logs.bound(tenant_id="t1", document_id="d1", task_id="k1"):
@@ -84,7 +84,7 @@ def test_a_service_line_carries_the_bound_ids_and_survives_awkward_text(fmt):  #
     assert logs.current() == {}
 
 
-def test_worker_lines_carry_task_document_and_tenant_ids(client, tenant, worker):  # type: ignore[no-untyped-def]
+def test_worker_lines_carry_task_document_and_tenant_ids(client, tenant, worker) -> None:
     doc_id = upload(client, tenant, docgen.txt("en", count=3), "w.txt").get_json()["document_id"]
     assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"
     lines = [
@@ -94,7 +94,7 @@ def test_worker_lines_carry_task_document_and_tenant_ids(client, tenant, worker)
     assert ready["tenant_id"] == tenant.id and ready["task_id"] and ready["logger"] == "socrate.processing"
 
 
-def test_gunicorn_access_lines_use_the_same_format(services, settings, tmp_path):  # type: ignore[no-untyped-def]
+def test_gunicorn_access_lines_use_the_same_format(services, settings, tmp_path) -> None:
     """The Procfile's gunicorn (reading ./gunicorn.conf.py) logs each request as one JSON line."""
     web = Gunicorn({**services, "LOG_FORMAT": "json"}, tmp_path / "web.log").start()
     try:

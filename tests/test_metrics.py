@@ -11,7 +11,7 @@ from tests.conftest import upload, wait_done
 TOKEN = "metrics-secret"
 
 
-def _app(settings, celery_app, token: str = TOKEN):  # type: ignore[no-untyped-def]
+def _app(settings, celery_app, token: str = TOKEN):
     from socrate.queue import TaskQueue
     from socrate.web import create_app
 
@@ -19,11 +19,11 @@ def _app(settings, celery_app, token: str = TOKEN):  # type: ignore[no-untyped-d
 
 
 @pytest.fixture(scope="module")
-def metrics_client(settings, celery_app):  # type: ignore[no-untyped-def]
+def metrics_client(settings, celery_app):
     return _app(settings, celery_app).test_client()
 
 
-def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:  # type: ignore[no-untyped-def]
+def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample as {(name, sorted labels): value}."""
     response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.data
@@ -35,18 +35,18 @@ def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:  # t
     return samples
 
 
-def test_metrics_do_not_exist_without_a_configured_token(client):  # type: ignore[no-untyped-def]
+def test_metrics_do_not_exist_without_a_configured_token(client) -> None:
     assert client.get("/metrics").status_code == 404
     assert client.get("/metrics", headers={"Authorization": "Bearer anything"}).status_code == 404
 
 
-def test_metrics_refuse_a_missing_or_wrong_token(metrics_client):  # type: ignore[no-untyped-def]
+def test_metrics_refuse_a_missing_or_wrong_token(metrics_client) -> None:
     assert metrics_client.get("/metrics").status_code == 401
     assert metrics_client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert metrics_client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
 
 
-def test_every_status_and_queue_is_reported(metrics_client):  # type: ignore[no-untyped-def]
+def test_every_status_and_queue_is_reported(metrics_client) -> None:
     samples = scrape(metrics_client)
     for status in ("queued", "processing", "ready", "failed", "cancelled"):
         assert (("socrate_documents", (("status", status),))) in samples
@@ -55,7 +55,7 @@ def test_every_status_and_queue_is_reported(metrics_client):  # type: ignore[no-
     assert samples[("socrate_database_up", ())] == 1 and samples[("socrate_redis_up", ())] == 1
 
 
-def test_queue_depth_counts_documents_nobody_has_taken_yet(isolated_stack, make_tenant):  # type: ignore[no-untyped-def]
+def test_queue_depth_counts_documents_nobody_has_taken_yet(isolated_stack, make_tenant) -> None:
     """A private broker with no worker: every upload waits in the documents queue."""
     from socrate.queue import TaskQueue
     from socrate.web import create_app
@@ -73,7 +73,7 @@ def test_queue_depth_counts_documents_nobody_has_taken_yet(isolated_stack, make_
     assert samples[("socrate_queue_depth", (("queue", "maintenance"),))] == 0
 
 
-def test_uploads_and_processed_documents_move_the_metrics(metrics_client, client, tenant, worker):  # type: ignore[no-untyped-def]
+def test_uploads_and_processed_documents_move_the_metrics(metrics_client, client, tenant, worker) -> None:
     before = scrape(metrics_client)
     good, bad = docgen.txt("en", count=4), b" \n\n  \t\n"
     good_id = upload(client, tenant, good, "good.txt").get_json()["document_id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import pytest
 
@@ -18,7 +19,7 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def encoded(app, worker, make_tenant_module):  # type: ignore[no-untyped-def]
+def encoded(app, worker, make_tenant_module):
     """Upload all four kinds at once and wait for each; shared by the assertions below."""
     client = app.test_client()
     tenant = make_tenant_module("pipeline")
@@ -35,7 +36,7 @@ def encoded(app, worker, make_tenant_module):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(("filename", "make", "lang", "pages"), CASES, ids=[c[0] for c in CASES])
-def test_document_reaches_ready_with_metadata(encoded, settings, filename, make, lang, pages):  # type: ignore[no-untyped-def]
+def test_document_reaches_ready_with_metadata(encoded, settings, filename, make, lang, pages) -> None:
     client, tenant, ids, finals = encoded
     final, seen = finals[filename]
     assert final["status"] == "ready", final
@@ -59,7 +60,7 @@ def test_document_reaches_ready_with_metadata(encoded, settings, filename, make,
     assert details["files"]["index"].startswith(f"tenants/{tenant.id}/documents/{ids[filename]}/")
 
 
-def test_progress_advances_with_the_encoding_loop(app, worker, tenant):  # type: ignore[no-untyped-def]
+def test_progress_advances_with_the_encoding_loop(app, worker, tenant) -> None:
     """A long document shows the encoder's own chunk counter between 20 % and 80 %, never going back."""
     client = app.test_client()
     doc_id = upload(client, tenant, docgen.txt("en", count=600), "long.txt").get_json()["document_id"]
@@ -74,7 +75,7 @@ def test_progress_advances_with_the_encoding_loop(app, worker, tenant):  # type:
     assert 0 < int(done) <= int(total) == final["total_chunks"]
 
 
-def test_worker_loads_model_once_across_documents(encoded):  # type: ignore[no-untyped-def]
+def test_worker_loads_model_once_across_documents(encoded) -> None:
     client, tenant, ids, _finals = encoded
     workers = [
         client.get(f"/api/documents/{doc_id}", headers=tenant.headers).get_json()["metadata"]["worker"]
@@ -84,7 +85,7 @@ def test_worker_loads_model_once_across_documents(encoded):  # type: ignore[no-u
     assert all(w["model_loads"] == 1 for w in workers), workers
 
 
-def test_memory_outputs_answer_a_question(encoded, settings):  # type: ignore[no-untyped-def]
+def test_memory_outputs_answer_a_question(encoded, settings) -> None:
     """The stored index round-trips: a planted fact is the top hit of a paraphrased question."""
     client, tenant, _ids, _finals = encoded
     needle = "The secret launch code for the orbital greenhouse is PELICAN-42."
@@ -94,9 +95,12 @@ def test_memory_outputs_answer_a_question(encoded, settings):  # type: ignore[no
     details = client.get(f"/api/documents/{final['document_id']}", headers=tenant.headers).get_json()
 
     from socrate.encoders import get_encoder
+    from socrate.memvid_backend import MemvidEncoder  # get_encoder() is typed as the Encoder protocol
 
     out_dir = (settings.storage_dir / details["files"]["index"]).parent
-    hits = get_encoder().search(out_dir, "What is the launch code of the orbital greenhouse?", k=3)
+    hits = cast(MemvidEncoder, get_encoder()).search(
+        out_dir, "What is the launch code of the orbital greenhouse?", k=3
+    )
     assert any("PELICAN-42" in hit.text for hit in hits)
 
 
@@ -109,7 +113,7 @@ def test_memory_outputs_answer_a_question(encoded, settings):  # type: ignore[no
         ("blank.txt", b" \n\n  \t\n", "No text could be extracted"),
     ],
 )
-def test_bad_documents_fail_with_a_readable_reason(app, worker, tenant, filename, content, reason):  # type: ignore[no-untyped-def]
+def test_bad_documents_fail_with_a_readable_reason(app, worker, tenant, filename, content, reason) -> None:
     client = app.test_client()
     response = upload(client, tenant, content, filename)
     assert response.status_code == 202
@@ -120,7 +124,7 @@ def test_bad_documents_fail_with_a_readable_reason(app, worker, tenant, filename
     assert reason in details["error"] and details["task_state"] == "FAILURE"
 
 
-def test_delete_removes_row_and_every_file(app, worker, tenant, settings):  # type: ignore[no-untyped-def]
+def test_delete_removes_row_and_every_file(app, worker, tenant, settings) -> None:
     client = app.test_client()
     doc_id = upload(client, tenant, docgen.txt("en"), "gone.txt").get_json()["document_id"]
     final, _ = wait_done(client, tenant, doc_id)
@@ -133,7 +137,7 @@ def test_delete_removes_row_and_every_file(app, worker, tenant, settings):  # ty
     assert client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers).status_code == 404
 
 
-def test_delete_while_processing_revokes_and_leaves_no_files(app, worker, tenant, settings):  # type: ignore[no-untyped-def]
+def test_delete_while_processing_revokes_and_leaves_no_files(app, worker, tenant, settings) -> None:
     """Deleting mid-encoding removes everything, and the worker does not recreate outputs."""
     client = app.test_client()
     doc_id = upload(client, tenant, docgen.txt("en", count=900), "long.txt").get_json()["document_id"]

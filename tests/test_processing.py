@@ -25,9 +25,11 @@ def _queued(
     queue = KeptQueue()
     with ctx.sessions() as session:
         doc = documents.create(session, tenant.id, documents.Upload(name, io.BytesIO(content)), source="api",
-                               storage=ctx.storage, queue=queue, settings=settings)  # type: ignore[arg-type]  # fmt: skip
-    ((_, args, _, task_id),) = queue.sent
-    assert args == [doc.id, tenant.id]  # the task contract: document first
+                               storage=ctx.storage, queue=queue,
+                               settings=settings)  # fmt: skip
+    ((document_id, tenant_id, task_id),) = queue.sent
+    assert (document_id, tenant_id) == (doc.id, tenant.id)
+    assert isinstance(task_id, str)
     return doc.id, task_id
 
 
@@ -50,7 +52,7 @@ def _set(ctx: Context, doc_id: str, **values: object) -> None:
         session.commit()
 
 
-def test_a_document_runs_from_queued_to_ready_with_its_search_rows(ctx, settings, tenant) -> None:  # type: ignore[no-untyped-def]
+def test_a_document_runs_from_queued_to_ready_with_its_search_rows(ctx, settings, tenant) -> None:
     text = docgen.txt("en", count=6)
     doc_id, task_id = _queued(ctx, settings, tenant, text, "notes.txt")
     assert _row(ctx, doc_id).status == "queued"
@@ -66,14 +68,14 @@ def test_a_document_runs_from_queued_to_ready_with_its_search_rows(ctx, settings
     assert rows == expected
 
 
-def test_a_file_that_cannot_be_read_fails_with_its_reason(ctx, settings, tenant) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_that_cannot_be_read_fails_with_its_reason(ctx, settings, tenant) -> None:
     doc_id, task_id = _queued(ctx, settings, tenant, b"%PDF-1.4\n" + b"\x13garbage" * 500, "broken.pdf")
     assert _run(ctx, settings, tenant, doc_id, task_id) == "failed"
     doc = _row(ctx, doc_id)
     assert doc.status == "failed" and "corrupt" in (doc.error_message or "") and doc.attempts == 1
 
 
-def test_a_run_whose_task_was_replaced_writes_nothing(ctx, settings, tenant) -> None:  # type: ignore[no-untyped-def]
+def test_a_run_whose_task_was_replaced_writes_nothing(ctx, settings, tenant) -> None:
     doc_id, task_id = _queued(ctx, settings, tenant, docgen.txt(), "a.txt")
     _set(ctx, doc_id, task_id="someone-else")
     assert _run(ctx, settings, tenant, doc_id, task_id) == "superseded"
@@ -81,14 +83,14 @@ def test_a_run_whose_task_was_replaced_writes_nothing(ctx, settings, tenant) -> 
     assert (doc.status, doc.attempts, doc.outputs) == ("queued", 0, None)
 
 
-def test_a_cancelled_document_is_left_alone(ctx, settings, tenant) -> None:  # type: ignore[no-untyped-def]
+def test_a_cancelled_document_is_left_alone(ctx, settings, tenant) -> None:
     doc_id, task_id = _queued(ctx, settings, tenant, docgen.txt(), "a.txt")
     _set(ctx, doc_id, status="cancelled")
     assert _run(ctx, settings, tenant, doc_id, task_id) == "cancelled"
     assert _row(ctx, doc_id).attempts == 0
 
 
-def test_a_tenant_at_its_cap_waits_without_spending_an_attempt(ctx, settings, make_tenant) -> None:  # type: ignore[no-untyped-def]
+def test_a_tenant_at_its_cap_waits_without_spending_an_attempt(ctx, settings, make_tenant) -> None:
     tenant = make_tenant("capped")
     with ctx.sessions() as session:
         session.execute(update(Tenant).where(Tenant.id == tenant.id).values(max_concurrent=1))
@@ -105,18 +107,18 @@ class _Crashing(FakeEncoder):
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def encode(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    def encode(self, *args: object, **kwargs: object):
         raise self.error
 
 
-def test_an_encoder_bug_fails_with_the_internal_reason(ctx, settings, tenant) -> None:  # type: ignore[no-untyped-def]
+def test_an_encoder_bug_fails_with_the_internal_reason(ctx, settings, tenant) -> None:
     doc_id, task_id = _queued(ctx, settings, tenant, docgen.txt(), "a.txt")
     assert _run(ctx, settings, tenant, doc_id, task_id, lambda: _Crashing(RuntimeError("bug"))) == "failed"
     doc = _row(ctx, doc_id)
     assert doc.error_message == processing.INTERNAL and "bug" not in doc.error_message
 
 
-def test_a_temporary_problem_is_retried_and_said_so(ctx, settings, tenant) -> None:  # type: ignore[no-untyped-def]
+def test_a_temporary_problem_is_retried_and_said_so(ctx, settings, tenant) -> None:
     doc_id, task_id = _queued(ctx, settings, tenant, docgen.txt(), "a.txt")
     with pytest.raises(processing.Transient) as raised:
         _run(ctx, settings, tenant, doc_id, task_id, lambda: _Crashing(ConnectionError("redis went away")))

@@ -191,7 +191,7 @@ HEALTH_CHECKS: dict[str, Callable[[Harness], Running]] = {
 
 
 @pytest.fixture
-def harness(services, settings, celery_app, tmp_path) -> Iterator[Harness]:  # type: ignore[no-untyped-def]
+def harness(services, settings, celery_app, tmp_path) -> Iterator[Harness]:
     harness = Harness(services, celery_app, tmp_path)
     yield harness
     for run in harness.started:  # a failed check leaves its process running

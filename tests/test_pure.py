@@ -7,16 +7,19 @@ import io
 import json
 import socket
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
 from werkzeug.datastructures import FileStorage, Headers
 
-from socrate import extract, filetypes, textfields
+from socrate import extract, filetypes, lifecycle, textfields
 from socrate.budget import Budget, OverBudget, cpu_limit
 from socrate.config import Settings
-from socrate.errors import BadRequest, NotFound, ProcessingError, UnsupportedType
+from socrate.errors import BadRequest, Conflict, NotFound, ProcessingError, UnsupportedType
 from socrate.extract import TOO_COMPLEX, extract_text
+from socrate.lifecycle import Status, Transition
 from socrate.models import Document
 from socrate.tenancy import canonical_id
 from socrate.web.forms import client_filename
@@ -115,7 +118,7 @@ def test_a_budget_is_shared_by_its_steps() -> None:
      (lambda: b"%PDF-1.4\n" + b"\x13garbage" * 500, "corrupt")],
     ids=["shared content stream", "PDF compression bomb", "DOCX zip bomb", "encrypted", "corrupt"],
 )  # fmt: skip
-def test_hostile_files_fail_extraction_with_a_reason(tmp_path: Path, make, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_files_fail_extraction_with_a_reason(tmp_path: Path, make, reason: str) -> None:
     data = make()
     kind = "docx" if data.startswith(b"PK") else "pdf"
     path = tmp_path / f"file.{kind}"
@@ -171,3 +174,43 @@ def test_large_files_pass_the_form_limits_that_refuse_large_text_fields(megabyte
     body = {"file": (io.BytesIO(b"word " * int(megabytes * 1024 * 1024 / 5)), "big.txt"), "title": "t"}
     request = SocrateRequest(EnvironBuilder(method="POST", data=body).get_environ())
     assert request.files["file"].filename == "big.txt" and request.form["title"] == "t"
+
+
+def _row(status: str) -> Document:
+    return Document(status=status)
+
+
+@pytest.mark.parametrize(
+    ("transition", "allowed"),
+    [(Transition.CLAIM, {"queued", "processing"}), (Transition.READY, {"processing"}),
+     (Transition.FAIL, {"queued", "processing"}), (Transition.CANCEL, {"queued", "processing"}),
+     (Transition.RETRY, {"failed", "cancelled"}), (Transition.REQUEUE, set(Status))],
+)  # fmt: skip
+def test_each_transition_starts_only_from_its_statuses(transition: Transition, allowed: set[str]) -> None:
+    for status in Status:
+        assert lifecycle.is_legal(transition, status) == (status in allowed), (transition, status)
+
+
+def test_an_illegal_transition_changes_nothing_and_says_why() -> None:
+    doc = _row(Status.READY)
+    with pytest.raises(
+        Conflict, match=r"Only queued or processing documents can be cancelled \(this one is ready\)"
+    ):
+        lifecycle.apply(doc, Transition.CANCEL, lifecycle.cancelled(datetime.now(UTC)))
+    assert doc.status == Status.READY and cast("str | None", doc.task_state) is None  # default set at flush
+    with pytest.raises(Conflict, match="Only failed or cancelled documents can be retried"):
+        lifecycle.require(_row(Status.PROCESSING), Transition.RETRY)
+
+
+def test_a_status_never_travels_without_its_task_state_message_and_time() -> None:
+    now = datetime.now(UTC)
+    doc = _row(Status.PROCESSING)
+    lifecycle.apply(doc, Transition.FAIL, lifecycle.failed("The PDF is password-protected", now))
+    assert (doc.status, doc.task_state, doc.message) == ("failed", "FAILURE", "Failed")
+    assert doc.error_message == doc.last_error == "The PDF is password-protected" and doc.completed_at == now
+    lifecycle.apply(doc, Transition.REQUEUE, lifecycle.queued("task-2", "Queued again", now))
+    # mypy keeps the narrowing from the assert above across apply(), which cleared both fields.
+    assert (doc.status, doc.progress, doc.task_id, doc.error_message, doc.completed_at) == (  # type: ignore[comparison-overlap]
+        "queued", 0, "task-2", None, None)  # fmt: skip
+    lifecycle.apply(doc, Transition.CLAIM, lifecycle.claimed("worker@host", now))
+    assert (doc.status, doc.progress, doc.worker, doc.heartbeat_at) == ("processing", 10, "worker@host", now)

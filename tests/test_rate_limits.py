@@ -9,7 +9,7 @@ from tests.conftest import upload
 
 
 @pytest.fixture
-def limited_app(settings, celery_app):  # type: ignore[no-untyped-def]
+def limited_app(settings, celery_app):
     from socrate.queue import TaskQueue
     from socrate.web import create_app
 
@@ -18,7 +18,7 @@ def limited_app(settings, celery_app):  # type: ignore[no-untyped-def]
     )
 
 
-def test_a_key_over_its_limit_gets_429_with_retry_after(limited_app, make_tenant):  # type: ignore[no-untyped-def]
+def test_a_key_over_its_limit_gets_429_with_retry_after(limited_app, make_tenant) -> None:
     client, noisy, quiet = limited_app.test_client(), make_tenant("noisy"), make_tenant("quiet")
     codes = [client.get("/api/documents", headers=noisy.headers).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
@@ -28,14 +28,14 @@ def test_a_key_over_its_limit_gets_429_with_retry_after(limited_app, make_tenant
     assert client.get("/api/documents", headers=quiet.headers).status_code == 200
 
 
-def test_uploads_are_limited_per_tenant(limited_app, make_tenant):  # type: ignore[no-untyped-def]
+def test_uploads_are_limited_per_tenant(limited_app, make_tenant) -> None:
     client, tenant = limited_app.test_client(), make_tenant("uploader")
     assert upload(client, tenant, docgen.txt(), "one.txt").status_code == 202
     second = upload(client, tenant, docgen.txt(), "two.txt")
     assert second.status_code == 429 and second.headers["Retry-After"]
 
 
-def test_limits_fail_open_when_redis_is_down(settings, celery_app, make_tenant):  # type: ignore[no-untyped-def]
+def test_limits_fail_open_when_redis_is_down(settings, celery_app, make_tenant) -> None:
     from socrate.embedded_redis import free_port
     from socrate.queue import TaskQueue
     from socrate.web import create_app
@@ -45,7 +45,7 @@ def test_limits_fail_open_when_redis_is_down(settings, celery_app, make_tenant):
     assert [client.get("/api/documents", headers=tenant.headers).status_code for _ in range(3)] == [200] * 3
 
 
-def test_shared_limit_holds_across_processes_within_the_batch_slack(services):  # type: ignore[no-untyped-def]
+def test_shared_limit_holds_across_processes_within_the_batch_slack(services) -> None:
     """Two limiters (as two gunicorn workers) share one Redis count; overshoot is at most a batch each."""
     import uuid
 
@@ -64,7 +64,7 @@ def test_shared_limit_holds_across_processes_within_the_batch_slack(services):  
     assert limit.requests <= allowed <= limit.requests + 2 * limit.batch
 
 
-def _attempt(app, path: str, email: str, password: str, address: str, **headers: str):  # type: ignore[no-untyped-def]
+def _attempt(app, path: str, email: str, password: str, address: str, **headers: str):
     from tests.web_session import csrf_from
 
     browser = app.test_client()
@@ -74,7 +74,7 @@ def _attempt(app, path: str, email: str, password: str, address: str, **headers:
     return browser.post(path, data=form, headers=headers)
 
 
-def test_log_in_failures_are_throttled_per_account_and_per_address(settings, celery_app):  # type: ignore[no-untyped-def]
+def test_log_in_failures_are_throttled_per_account_and_per_address(settings, celery_app) -> None:
     from socrate.queue import TaskQueue
     from socrate.web import create_app
     from tests.web_session import PASSWORD, sign_up, unique_email
@@ -99,7 +99,7 @@ def test_log_in_failures_are_throttled_per_account_and_per_address(settings, cel
     assert sprayed == [401] * 10 + [429]
 
 
-def test_sign_ups_are_throttled_per_address_behind_the_configured_proxy(settings, celery_app):  # type: ignore[no-untyped-def]
+def test_sign_ups_are_throttled_per_address_behind_the_configured_proxy(settings, celery_app) -> None:
     from socrate.queue import TaskQueue
     from socrate.web import create_app
     from tests.web_session import PASSWORD, unique_email

@@ -25,7 +25,7 @@ CODE = "The alarm code of the observatory Rantel is DUMOR-17."
 
 def _encoded_document(
     ctx, tenant_id: str, language: str, count: int, needle: str, *, with_windows: bool
-) -> str:  # type: ignore[no-untyped-def]
+) -> str:
     """A ready document as the previous version left it: a row and memvid's outputs in storage."""
     encoder = get_encoder()
     text = docgen.txt(language, count=count, needle=needle).decode()
@@ -57,7 +57,7 @@ def _reindex(env: dict[str, str], *args: str) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def test_reindex_fills_search_rows_from_the_previous_versions_outputs(services, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_reindex_fills_search_rows_from_the_previous_versions_outputs(services, tmp_path: Path) -> None:
     with empty_database(services["DATABASE_URL"], "upgrade") as url:
         command.upgrade(migrate.alembic_config(url), "0003")  # the schema the previous version left
         env = {

@@ -21,7 +21,7 @@ from tests.processes import ROOT
 pytestmark = pytest.mark.slow
 
 
-def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(fake_telegram):  # type: ignore[no-untyped-def]
+def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(fake_telegram) -> None:
     fake = fake_telegram
     overrides = {"DATABASE_URL": None, "WEB_CONCURRENCY": "1", **fake.env}
     with running_stack(overrides) as stack:

@@ -21,18 +21,18 @@ from pathlib import Path
 
 import boto3
 import httpx
-import numpy as np
 import pytest
 from sqlalchemy import update
 
 from socrate import documents, maintenance, processing, tenants
 from socrate.embedded_redis import free_port
-from socrate.encoding import Chunks, Memory, Windows
 from socrate.errors import BadRequest, NotFound, TooLarge, UnsupportedType
 from socrate.models import Document, Tenant, utcnow
+from socrate.queue import TaskQueue
 from socrate.storage.s3 import PART_BYTES, S3Storage
 from tests import docgen
 from tests.conftest import upload
+from tests.fakes import FakeEncoder, KeptQueue
 from tests.processes import ROOT, Worker
 
 MB = 1024 * 1024
@@ -49,7 +49,7 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited early:\n{log.read_text(errors='replace')[-4000:]}")
+            raise RuntimeError(f"{proc.args!s} exited early:\n{log.read_text(errors='replace')[-4000:]}")
         try:
             httpx.get(url, timeout=1.0)
             return
@@ -86,7 +86,7 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def s3_settings(settings, s3_endpoint, tmp_path):  # type: ignore[no-untyped-def]
+def s3_settings(settings, s3_endpoint, tmp_path):
     """Settings for a fresh bucket (one per test, so tests cannot see each other's objects)."""
     bucket = f"socrate-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
@@ -95,7 +95,7 @@ def s3_settings(settings, s3_endpoint, tmp_path):  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def s3(s3_settings) -> S3Storage:  # type: ignore[no-untyped-def]
+def s3(s3_settings) -> S3Storage:
     return S3Storage.from_settings(s3_settings)
 
 
@@ -111,8 +111,7 @@ def _pattern(size: int) -> bytes:
     return hashlib.sha256(str(size).encode()).digest() * (size // 32) + b"x" * (size % 32)
 
 
-def test_an_s3_outage_during_upload_is_a_503_and_keeps_nothing(s3_settings, celery_app, make_tenant):  # type: ignore[no-untyped-def]
-    from socrate.queue import TaskQueue
+def test_an_s3_outage_during_upload_is_a_503_and_keeps_nothing(s3_settings, celery_app, make_tenant) -> None:
     from socrate.web import create_app
 
     dead = s3_settings.with_(s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
@@ -122,7 +121,7 @@ def test_an_s3_outage_during_upload_is_a_503_and_keeps_nothing(s3_settings, cele
     assert client.get("/api/documents", headers=tenant.headers).get_json()["total"] == 0
 
 
-def test_large_upload_streams_in_parts_with_size_and_sha256(s3):  # type: ignore[no-untyped-def]
+def test_large_upload_streams_in_parts_with_size_and_sha256(s3) -> None:
     data = _pattern(2 * PART_BYTES + 12345)
     stored = s3.save_stream("t1", io.BytesIO(data), max_bytes=50 * MB)
     assert stored.size == len(data) and stored.sha256 == hashlib.sha256(data).hexdigest()
@@ -133,7 +132,7 @@ def test_large_upload_streams_in_parts_with_size_and_sha256(s3):  # type: ignore
 
 
 @pytest.mark.parametrize(("size", "limit"), [(3 * MB, MB), (2 * PART_BYTES + 1, PART_BYTES + 1)])
-def test_upload_over_the_limit_leaves_nothing_behind(s3, size, limit):  # type: ignore[no-untyped-def]
+def test_upload_over_the_limit_leaves_nothing_behind(s3, size, limit) -> None:
     """Refused while reading the first part (before any request), or mid multipart upload."""
     with pytest.raises(TooLarge):
         s3.save_stream("t1", io.BytesIO(_pattern(size)), max_bytes=limit)
@@ -141,13 +140,13 @@ def test_upload_over_the_limit_leaves_nothing_behind(s3, size, limit):  # type: 
     assert s3.client.list_multipart_uploads(Bucket=s3.bucket).get("Uploads", []) == []
 
 
-def test_empty_upload_is_refused_and_leaves_nothing(s3):  # type: ignore[no-untyped-def]
+def test_empty_upload_is_refused_and_leaves_nothing(s3) -> None:
     with pytest.raises(BadRequest):
         s3.save_stream("t1", io.BytesIO(b""), max_bytes=MB)
     assert _keys(s3) == set()
 
 
-def test_local_file_cache_stays_within_its_bound_evicting_least_recently_used(s3):  # type: ignore[no-untyped-def]
+def test_local_file_cache_stays_within_its_bound_evicting_least_recently_used(s3) -> None:
     blobs = {name: _pattern(400 * 1024 + i) for i, name in enumerate("abc")}
     for name, data in blobs.items():
         s3.client.put_object(Bucket=s3.bucket, Key=f"tenants/t1/{name}", Body=data)
@@ -163,7 +162,7 @@ def test_local_file_cache_stays_within_its_bound_evicting_least_recently_used(s3
         s3.local_file("tenants/t1/missing")
 
 
-def test_delete_prefix_and_glob_page_through_many_objects(s3):  # type: ignore[no-untyped-def]
+def test_delete_prefix_and_glob_page_through_many_objects(s3) -> None:
     doomed = [f"tenants/t1/documents/d{i % 3}/runs/r/{i}.bin" for i in range(1003)]
     kept = ["tenants/t10/documents/d0/original.txt", "tenants/t2/incoming/x"]
     with ThreadPoolExecutor(8) as pool:
@@ -175,7 +174,7 @@ def test_delete_prefix_and_glob_page_through_many_objects(s3):  # type: ignore[n
     assert _keys(s3) == set(kept)  # t10 shares the characters "t1" but not the prefix
 
 
-def test_deleting_a_tenant_erases_its_rows_and_objects(s3, ctx, make_tenant):  # type: ignore[no-untyped-def]
+def test_deleting_a_tenant_erases_its_rows_and_objects(s3, ctx, make_tenant) -> None:
     gone, stays = make_tenant("gone"), make_tenant("stays")
     for tenant in (gone, stays):
         s3.client.put_object(Bucket=s3.bucket, Key=f"tenants/{tenant.id}/documents/d/original.txt", Body=b"1")
@@ -187,41 +186,19 @@ def test_deleting_a_tenant_erases_its_rows_and_objects(s3, ctx, make_tenant):  #
     assert _keys(s3) == {f"tenants/{stays.id}/documents/d/original.txt"}
 
 
-class FakeEncoder:
-    """Writes the two files memvid writes and one window per chunk, without loading a model."""
-
-    name, version = "fake", "1"
-
-    def chunk(self, text: str, size: int, overlap: int) -> Chunks:
-        return Chunks(texts=[text[:100]], spans=[(0, 100)], total_tokens=10)
-
-    def encode(self, chunks: list[str], out_dir: Path, progress) -> Memory:  # type: ignore[no-untyped-def]
-        out_dir.mkdir(parents=True)
-        (out_dir / "memory.faiss").write_bytes(uuid.uuid4().bytes)
-        (out_dir / "memory.json").write_text("{}")
-        progress(1, 1)
-        vector = np.zeros((1, 384), dtype="float32")
-        vector[0, 0] = 1.0
-        windows = Windows(vector, np.zeros(1, dtype="int32"), np.array([[0, 100]], dtype="int32"))
-        return Memory(index_file="memory.faiss", metadata_file="memory.json", chunks=1, windows=windows)
-
-
-class NoQueue:
-    def dispatch(self, *args: object) -> None:
-        """Nothing: these tests run the worker's function themselves."""
-
-
-def _set(ctx, doc_id: str, **values: object) -> None:  # type: ignore[no-untyped-def]
+def _set(ctx, doc_id: str, **values: object) -> None:
     with ctx.sessions() as session:
         session.execute(update(Document).where(Document.id == doc_id).values(**values))
         session.commit()
 
 
-def test_runs_on_s3_leave_exactly_one_set_of_outputs(s3, ctx, tenant, s3_settings, monkeypatch):  # type: ignore[no-untyped-def]
+def test_runs_on_s3_leave_exactly_one_set_of_outputs(s3, ctx, tenant, s3_settings, monkeypatch) -> None:
     with ctx.sessions() as session:
         doc = documents.create(session, tenant.id, documents.Upload("a.txt", io.BytesIO(docgen.txt())),
-                               source="api", storage=s3, queue=NoQueue(), settings=s3_settings)  # fmt: skip
+                               source="api", storage=s3, queue=KeptQueue(),
+                               settings=s3_settings)  # fmt: skip
         doc_id, first_task = doc.id, doc.task_id
+    assert first_task is not None
     prefix = s3.document_prefix(tenant.id, doc_id)
     s3.client.put_object(Bucket=s3.bucket, Key=f"{prefix}/runs/crashed/memory.faiss", Body=b"partial")
 
@@ -262,10 +239,11 @@ def test_runs_on_s3_leave_exactly_one_set_of_outputs(s3, ctx, tenant, s3_setting
 
 def test_docx_content_is_checked_from_the_bucket_and_a_refused_one_leaves_nothing(
     s3, ctx, tenant, s3_settings
-):  # type: ignore[no-untyped-def]
+):
     def create(name: str, data: bytes) -> Document:
         return documents.create(session, tenant.id, documents.Upload(name, io.BytesIO(data)), source="api",
-                                storage=s3, queue=NoQueue(), settings=s3_settings)  # fmt: skip
+                                storage=s3, queue=KeptQueue(),
+                                settings=s3_settings)  # fmt: skip
 
     with ctx.sessions() as session:
         doc_id = create("a.docx", docgen.docx()).id
@@ -275,10 +253,13 @@ def test_docx_content_is_checked_from_the_bucket_and_a_refused_one_leaves_nothin
     assert s3.cache.size() == 0  # the copy read for the check went with its temporary key
 
 
-def test_cleanup_on_s3_removes_orphans_stale_uploads_and_unreferenced_runs(s3, ctx, tenant, s3_settings):  # type: ignore[no-untyped-def]
+def test_cleanup_on_s3_removes_orphans_stale_uploads_and_unreferenced_runs(
+    s3, ctx, tenant, s3_settings
+) -> None:
     with ctx.sessions() as session:
         doc = documents.create(session, tenant.id, documents.Upload("a.txt", io.BytesIO(docgen.txt())),
-                               source="api", storage=s3, queue=NoQueue(), settings=s3_settings)  # fmt: skip
+                               source="api", storage=s3, queue=KeptQueue(),
+                               settings=s3_settings)  # fmt: skip
     prefix = s3.document_prefix(tenant.id, doc.id)
     live = f"{prefix}/runs/live"
     _set(
@@ -298,7 +279,9 @@ def test_cleanup_on_s3_removes_orphans_stale_uploads_and_unreferenced_runs(s3, c
     assert _keys(s3) == {f"{prefix}/original.txt", f"{live}/memory.faiss", f"{live}/memory.json"}
 
 
-def test_pipeline_across_processes_that_share_no_disk(isolated_stack, make_tenant, s3_settings, tmp_path):  # type: ignore[no-untyped-def]
+def test_pipeline_across_processes_that_share_no_disk(
+    isolated_stack, make_tenant, s3_settings, tmp_path
+) -> None:
     """Upload to a web process, encode in a worker elsewhere, outputs in the bucket, delete empties it."""
     tenant = make_tenant("s3-e2e")
     shared = {**isolated_stack.env, **DUMMY_CREDENTIALS, "STORAGE_BACKEND": "s3", "PYTHONPATH": str(ROOT),
@@ -366,12 +349,12 @@ def test_pipeline_across_processes_that_share_no_disk(isolated_stack, make_tenan
     ("style", "endpoint", "expected"),
     [("", "http://127.0.0.1:9", "path"), ("", None, "auto"), ("virtual", "http://127.0.0.1:9", "virtual")],
 )
-def test_addressing_style_follows_the_setting(settings, style, endpoint, expected):  # type: ignore[no-untyped-def]
+def test_addressing_style_follows_the_setting(settings, style, endpoint, expected) -> None:
     chosen = settings.with_(s3_bucket="b", s3_endpoint_url=endpoint, s3_addressing_style=style)
     assert S3Storage.from_settings(chosen).client.meta.config.s3["addressing_style"] == expected
 
 
-def test_an_unknown_addressing_style_is_refused_by_name():  # type: ignore[no-untyped-def]
+def test_an_unknown_addressing_style_is_refused_by_name() -> None:
     from socrate.config import Settings
 
     with pytest.raises(ValueError, match="S3_ADDRESSING_STYLE must be one of: auto, path, virtual"):

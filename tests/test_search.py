@@ -18,7 +18,7 @@ MAGAZZINO = "La password del magazzino di Bologna è GIRASOLE-88 e cambia ogni p
 
 
 @pytest.fixture(scope="module")
-def library(app, worker, make_tenant_module):  # type: ignore[no-untyped-def]
+def library(app, worker, make_tenant_module):
     """Tenant A with three documents (one fact each, the first at the very end of a long chunk)."""
     client = app.test_client()
     tenant = make_tenant_module("search-a")
@@ -37,13 +37,13 @@ def library(app, worker, make_tenant_module):  # type: ignore[no-untyped-def]
     return client, tenant, ids
 
 
-def ask(client, tenant, q: str, **params: object) -> dict:  # type: ignore[no-untyped-def]
+def ask(client, tenant, q: str, **params: object) -> dict:
     response = client.get("/api/search", query_string={"q": q, **params}, headers=tenant.headers)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
 
-def test_fact_at_the_end_of_a_long_chunk_ranks_first(library):  # type: ignore[no-untyped-def]
+def test_fact_at_the_end_of_a_long_chunk_ranks_first(library) -> None:
     client, tenant, ids = library
     body = ask(client, tenant, "What is the launch code of the greenhouse in orbit?")
     assert set(body) == {"query", "results", "took_ms", "message"}
@@ -57,26 +57,26 @@ def test_fact_at_the_end_of_a_long_chunk_ranks_first(library):  # type: ignore[n
     assert top["snippet"][start:end].lower() in {"launch", "code", "greenhouse", "orbit", "orbital"}
 
 
-def test_each_planted_fact_is_the_top_hit(library):  # type: ignore[no-untyped-def]
+def test_each_planted_fact_is_the_top_hit(library) -> None:
     client, tenant, ids = library
     top = ask(client, tenant, "How many sourdough breads does the bakery sell on Saturdays?")["results"][0]
     assert top["document_id"] == ids["bakery.txt"] and "317 sourdough" in top["snippet"]
 
 
-def test_italian_query_finds_the_italian_passage(library):  # type: ignore[no-untyped-def]
+def test_italian_query_finds_the_italian_passage(library) -> None:
     client, tenant, ids = library
     top = ask(client, tenant, "Qual è la password per entrare nel magazzino a Bologna?")["results"][0]
     assert top["document_id"] == ids["magazzino.txt"] and "GIRASOLE-88" in top["snippet"]
 
 
-def test_search_can_be_limited_to_one_document(library):  # type: ignore[no-untyped-def]
+def test_search_can_be_limited_to_one_document(library) -> None:
     client, tenant, ids = library
     body = ask(client, tenant, "launch code", document_id=ids["bakery.txt"], k=3)
     assert {hit["document_id"] for hit in body["results"]} <= {ids["bakery.txt"]}
     assert len(body["results"]) <= 3
 
 
-def test_other_tenant_never_sees_the_phrase(library, make_tenant):  # type: ignore[no-untyped-def]
+def test_other_tenant_never_sees_the_phrase(library, make_tenant) -> None:
     client, _tenant_a, ids = library
     tenant_b = make_tenant("search-b")
     doc_id = upload(client, tenant_b, docgen.txt("en", count=3), "own.txt").get_json()["document_id"]
@@ -93,7 +93,7 @@ def test_other_tenant_never_sees_the_phrase(library, make_tenant):  # type: igno
         assert response.get_json() == {"error": "document not found"}
 
 
-def test_deleted_document_disappears_from_results(app, worker, make_tenant):  # type: ignore[no-untyped-def]
+def test_deleted_document_disappears_from_results(app, worker, make_tenant) -> None:
     client, tenant = app.test_client(), make_tenant("search-delete")
     needle = "The lighthouse keeper named his three cats Nebula, Quasar and Pulsar."
     doc_id = upload(client, tenant, docgen.txt("en", count=3, needle=needle), "keeper.txt").get_json()[
@@ -107,7 +107,7 @@ def test_deleted_document_disappears_from_results(app, worker, make_tenant):  # 
     assert body["results"] == [] and body["message"] == "No ready documents to search yet"
 
 
-def test_identical_text_in_two_tenants_stays_apart(app, worker, make_tenant):  # type: ignore[no-untyped-def]
+def test_identical_text_in_two_tenants_stays_apart(app, worker, make_tenant) -> None:
     client = app.test_client()
     first, second = make_tenant("twin-a"), make_tenant("twin-b")
     content = docgen.txt(
@@ -126,7 +126,7 @@ def test_identical_text_in_two_tenants_stays_apart(app, worker, make_tenant):  #
     ["launch & code", "launch | code", "!launch", "launch:*", "launch <-> code", "'launch' code",
      '"launch code', "launch (code", "launch\\ code", "a:b:c & | ! :* <->"],
 )  # fmt: skip
-def test_query_syntax_characters_are_just_words(library, query):  # type: ignore[no-untyped-def]
+def test_query_syntax_characters_are_just_words(library, query) -> None:
     client, tenant, ids = library
     body = ask(client, tenant, query)
     if "launch" in query:
@@ -135,7 +135,7 @@ def test_query_syntax_characters_are_just_words(library, query):  # type: ignore
         assert body["message"] in (None, "Nothing found for this query")
 
 
-def test_sql_in_a_query_is_words_too(library):  # type: ignore[no-untyped-def]
+def test_sql_in_a_query_is_words_too(library) -> None:
     """Three of its four words are in no document, so whether it clears the score floor depends on
     how common "launch" is in the whole database; what must hold is that nothing runs and nothing
     else goes wrong."""
@@ -145,7 +145,7 @@ def test_sql_in_a_query_is_words_too(library):  # type: ignore[no-untyped-def]
     assert ask(client, tenant, "launch code")["results"][0]["document_id"] == ids["orbit.txt"]
 
 
-def test_a_question_matching_one_passage_returns_that_passage_alone(library):  # type: ignore[no-untyped-def]
+def test_a_question_matching_one_passage_returns_that_passage_alone(library) -> None:
     """Passages that share only a common word with the question are not padding the answer."""
     client, tenant, ids = library
     body = ask(
@@ -154,7 +154,7 @@ def test_a_question_matching_one_passage_returns_that_passage_alone(library):  #
     assert [hit["document_id"] for hit in body["results"]] == [ids["bakery.txt"]]
 
 
-def test_deleting_a_document_or_a_tenant_removes_its_search_rows(app, worker, make_tenant, ctx):  # type: ignore[no-untyped-def]
+def test_deleting_a_document_or_a_tenant_removes_its_search_rows(app, worker, make_tenant, ctx) -> None:
     from socrate import tenants
 
     client = app.test_client()
@@ -173,7 +173,7 @@ def test_deleting_a_document_or_a_tenant_removes_its_search_rows(app, worker, ma
     assert search_rows(ctx, doc_ids[1]) == (0, 0)
 
 
-def test_pdf_results_name_the_pages_of_the_passage(app, worker, make_tenant):  # type: ignore[no-untyped-def]
+def test_pdf_results_name_the_pages_of_the_passage(app, worker, make_tenant) -> None:
     client, tenant = app.test_client(), make_tenant("pages")
     content = docgen.pdf(
         pages=8, needle_page=6, needle="The lantern festival of Quorvane is held on the ninth of May."
@@ -186,7 +186,7 @@ def test_pdf_results_name_the_pages_of_the_passage(app, worker, make_tenant):  #
     assert top["page_start"] > 1  # the document has several chunks; this one starts past the first page
 
 
-def test_memory_downloads_as_one_zip(library, app, make_tenant):  # type: ignore[no-untyped-def]
+def test_memory_downloads_as_one_zip(library, app, make_tenant) -> None:
     client, tenant, ids = library
     response = client.get(f"/api/documents/{ids['orbit.txt']}/memory", headers=tenant.headers)
     assert response.status_code == 200 and response.mimetype == "application/zip"
@@ -201,14 +201,14 @@ def test_memory_downloads_as_one_zip(library, app, make_tenant):  # type: ignore
     assert stolen.status_code == 404 and stolen.get_json() == {"error": "document not found"}
 
 
-def test_memory_of_a_document_that_is_not_ready_is_409(client, tenant):  # type: ignore[no-untyped-def]
+def test_memory_of_a_document_that_is_not_ready_is_409(client, tenant) -> None:
     doc_id = upload(client, tenant, docgen.txt("en", count=3), "queued.txt").get_json()["document_id"]
     client.post(f"/api/documents/{doc_id}/cancel", headers=tenant.headers)
     response = client.get(f"/api/documents/{doc_id}/memory", headers=tenant.headers)
     assert response.status_code == 409 and "ready" in response.get_json()["error"]
 
 
-def test_tenant_with_nothing_ready_gets_an_empty_list_and_a_message(client, make_tenant):  # type: ignore[no-untyped-def]
+def test_tenant_with_nothing_ready_gets_an_empty_list_and_a_message(client, make_tenant) -> None:
     body = ask(client, make_tenant("search-empty"), "anything at all")
     assert body["results"] == [] and body["message"] == "No ready documents to search yet"
 
@@ -224,18 +224,18 @@ def test_tenant_with_nothing_ready_gets_an_empty_list_and_a_message(client, make
         ({"q": "ok", "k": "five"}, "k must be an integer between 1 and 20"),
     ],
 )
-def test_bad_queries_get_400(client, tenant, params, error):  # type: ignore[no-untyped-def]
+def test_bad_queries_get_400(client, tenant, params, error) -> None:
     response = client.get("/api/search", query_string=params, headers=tenant.headers)
     assert response.status_code == 400
     assert response.get_json()["error"].startswith(error)
 
 
-def test_search_needs_credentials(client):  # type: ignore[no-untyped-def]
+def test_search_needs_credentials(client) -> None:
     assert client.get("/api/search", query_string={"q": "hello"}).status_code == 401
 
 
 @pytest.mark.parametrize("lexeme", ["it's", "a\\b", "x:y", "<->", "(", "!", "a b", "''", "\\", "é:*", "&|"])
-def test_each_lexeme_stays_a_literal_inside_the_tsquery(ctx, lexeme):  # type: ignore[no-untyped-def]
+def test_each_lexeme_stays_a_literal_inside_the_tsquery(ctx, lexeme) -> None:
     from sqlalchemy import text
 
     from socrate.search.passages import tsquery_any
@@ -252,12 +252,9 @@ def test_each_lexeme_stays_a_literal_inside_the_tsquery(ctx, lexeme):  # type: i
     assert only is (lexeme == "x")
 
 
-def test_a_document_queued_again_leaves_search_until_it_is_ready(app, worker, make_tenant, ctx):  # type: ignore[no-untyped-def]
+def test_a_document_queued_again_leaves_search_until_it_is_ready(app, worker, make_tenant, ctx) -> None:
     from socrate import documents
-
-    class HeldQueue:
-        def dispatch(self, *args: object) -> None:
-            """The new run never starts: the document stays queued."""
+    from tests.fakes import KeptQueue  # the new run is never sent: the document stays queued
 
     client, tenant = app.test_client(), make_tenant("requeued")
     needle = "The ferry to Quellmoor leaves from pier seven at dawn."
@@ -267,7 +264,7 @@ def test_a_document_queued_again_leaves_search_until_it_is_ready(app, worker, ma
     assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"
     assert ask(client, tenant, "When does the ferry to Quellmoor leave?")["results"]
     with ctx.sessions() as session:
-        assert documents.requeue(session, documents.get(session, tenant.id, doc_id), HeldQueue(), "again")
+        assert documents.requeue(session, documents.get(session, tenant.id, doc_id), KeptQueue(), "again")
     assert search_rows(ctx, doc_id) == (0, 0)
     assert (
         ask(client, tenant, "When does the ferry to Quellmoor leave?")["message"]

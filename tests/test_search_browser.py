@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests import docgen
 from tests import test_dashboard_browser as dashboard
@@ -19,7 +19,8 @@ NEEDLE = "The secret launch code for the orbital greenhouse is <em>PELICAN-42</e
 def upload_and_wait(page: Page, name: str, content: bytes) -> None:
     """Upload through the API with the page's session, then wait for the worker to finish it."""
     token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    file = {"name": name, "mimeType": "text/plain", "buffer": content}
+    assert token is not None
+    file: FilePayload = {"name": name, "mimeType": "text/plain", "buffer": content}
     response = page.request.post(
         "/api/documents/upload", headers={"X-CSRF-Token": token}, multipart={"file": file}
     )
@@ -36,7 +37,7 @@ def search_for(page: Page, query: str) -> None:
     page.get_by_role("button", name="Search", exact=True).click()
 
 
-def test_search_box_shows_highlighted_passages_grouped_by_document(page, worker, tmp_path):  # type: ignore[no-untyped-def]
+def test_search_box_shows_highlighted_passages_grouped_by_document(page, worker, tmp_path) -> None:
     sign_up(page)
     status = page.locator("#search-status")
     search_for(page, "launch code")

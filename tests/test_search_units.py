@@ -15,7 +15,7 @@ def _term(word: str, **by_config: set[str]) -> Term:
     return Term(word, {configs[name]: frozenset(lexemes) for name, lexemes in by_config.items()})
 
 
-def test_lexical_score_is_the_share_of_words_found_judged_in_the_passages_language():  # type: ignore[no-untyped-def]
+def test_lexical_score_is_the_share_of_words_found_judged_in_the_passages_language() -> None:
     terms = [_term("launch", en={"launch"}, it={"launch"}), _term("code", en={"code"}, it={"code"}),
              _term("the", it={"the"})]  # fmt: skip
     english = Candidate(1, 0.0, EN, frozenset({"launch"}))
@@ -24,7 +24,7 @@ def test_lexical_score_is_the_share_of_words_found_judged_in_the_passages_langua
     assert round(fusion.lexical(italian, terms, NO_STATS) or 0, 3) == round(1 / 3, 3)
 
 
-def test_rare_words_weigh_more_than_common_ones():  # type: ignore[no-untyped-def]
+def test_rare_words_weigh_more_than_common_ones() -> None:
     stats = Frequencies.from_stats(["year", "budget"], [0.4, 0.02, 0.02, 0.4])
     terms = [_term("year", en={"year"}), _term("pelican", en={"pelican"})]
     rare = Candidate(1, 0.0, EN, frozenset({"pelican"}))
@@ -37,13 +37,13 @@ def test_rare_words_weigh_more_than_common_ones():  # type: ignore[no-untyped-de
     assert fusion.candidate_lexemes(terms, stats, chunks=100) == ["pelican", "year"]
 
 
-def test_only_stop_words_leave_meaning_alone():  # type: ignore[no-untyped-def]
+def test_only_stop_words_leave_meaning_alone() -> None:
     candidate = Candidate(1, 0.42, EN, frozenset())
     assert fusion.fused(candidate, [_term("il", it={"il"})], NO_STATS) == 0.42
     assert fusion.fused(candidate, [], NO_STATS) == 0.42
 
 
-def test_results_far_below_the_best_or_under_the_floor_are_dropped():  # type: ignore[no-untyped-def]
+def test_results_far_below_the_best_or_under_the_floor_are_dropped() -> None:
     scores = {1: 0.8, 2: 0.5, 3: 0.39, 4: 0.1}
     assert fusion.best(scores, k=10) == [(1, 0.8), (2, 0.5)]
     assert fusion.best(scores, k=1) == [(1, 0.8)]
@@ -51,13 +51,13 @@ def test_results_far_below_the_best_or_under_the_floor_are_dropped():  # type: i
     assert fusion.best({}, k=5) == []
 
 
-def test_marks_become_spans_of_the_clean_text():  # type: ignore[no-untyped-def]
+def test_marks_become_spans_of_the_clean_text() -> None:
     start, stop = snippets.START, snippets.STOP
     clean, spans = snippets.unmark(f"The {start}launch{stop} {start}code{stop} is here.")
     assert clean == "The launch code is here." and [clean[a:b] for a, b in spans] == ["launch", "code"]
 
 
-def test_snippet_gathers_the_most_matched_words_and_cuts_at_word_boundaries():  # type: ignore[no-untyped-def]
+def test_snippet_gathers_the_most_matched_words_and_cuts_at_word_boundaries() -> None:
     filler = "Engineers tested the bridge under heavy load before opening it. " * 12
     text = filler + "The secret launch code for the orbital greenhouse is PELICAN-42. " + filler
     spans = [(text.index(w), text.index(w) + len(w)) for w in ("launch", "code", "greenhouse")]
@@ -70,13 +70,13 @@ def test_snippet_gathers_the_most_matched_words_and_cuts_at_word_boundaries():  
     assert inner.split()[0] in text.split() and inner.split()[-1] in text.split()  # whole words only
 
 
-def test_snippet_of_a_short_passage_is_the_passage():  # type: ignore[no-untyped-def]
+def test_snippet_of_a_short_passage_is_the_passage() -> None:
     text = "Short passage about sourdough."
     assert snippets.around_matches(text, [(20, 29)]) == (text, [(20, 29)])
     assert snippets.around(text, 0, len(text)) == text
 
 
-def test_page_range_of_a_span():  # type: ignore[no-untyped-def]
+def test_page_range_of_a_span() -> None:
     extracted = Extracted(text="one\n\ntwo\n\nfour", pages=4, page_starts=[(0, 1), (5, 2), (10, 4)])
     assert extracted.page_range(0, 3) == (1, 1)
     assert extracted.page_range(2, 8) == (1, 2)
@@ -84,11 +84,11 @@ def test_page_range_of_a_span():  # type: ignore[no-untyped-def]
     assert Extracted(text="plain", pages=None).page_range(0, 5) == (None, None)
 
 
-def test_normalise_removes_the_highlight_marks():  # type: ignore[no-untyped-def]
+def test_normalise_removes_the_highlight_marks() -> None:
     assert normalise(f"a{snippets.START}b{snippets.STOP}c") == "abc"
 
 
-def test_chat_answers_name_the_pages_of_pdf_passages():  # type: ignore[no-untyped-def]
+def test_chat_answers_name_the_pages_of_pdf_passages() -> None:
     from bot.replies import answer_text
     from socrate.search import Hit, SearchResponse
 

@@ -16,28 +16,28 @@ from tests.web_session import PASSWORD, WebUser, csrf_from, post_form, sign_up
 NEW_PASSWORD = "a brand new passphrase 77"
 
 
-def _copy_cookie(app, user: WebUser) -> FlaskClient:  # type: ignore[no-untyped-def]
+def _copy_cookie(app, user: WebUser) -> FlaskClient:
     """What an attacker holding a copy of the cookie (a stolen laptop backup, a proxy log) can do."""
-    cookie = user.client.get_cookie("session")  # type: ignore[attr-defined]
+    cookie = user.client.get_cookie("session")
     assert cookie is not None
     thief = app.test_client()
     thief.set_cookie("session", cookie.value)
     return thief
 
 
-def _second_login(app, user: WebUser, password: str = PASSWORD) -> FlaskClient:  # type: ignore[no-untyped-def]
+def _second_login(app, user: WebUser, password: str = PASSWORD) -> FlaskClient:
     other = app.test_client()
     response = post_form(other, "/login", email=user.email, password=password)
     assert response.status_code == 302, response.get_data(as_text=True)
     return other
 
 
-def _post(client: FlaskClient, path: str, **fields: str):  # type: ignore[no-untyped-def]
+def _post(client: FlaskClient, path: str, **fields: str):
     token = csrf_from(client.get("/account").get_data(as_text=True))
     return client.post(path, data={"csrf_token": token, **fields})
 
 
-def test_a_replayed_cookie_is_refused_after_log_out(app):  # type: ignore[no-untyped-def]
+def test_a_replayed_cookie_is_refused_after_log_out(app) -> None:
     user = sign_up(app, "replay")
     thief = _copy_cookie(app, user)
     assert thief.get("/api/documents").status_code == 200  # the copy works while the session lives
@@ -49,7 +49,7 @@ def test_a_replayed_cookie_is_refused_after_log_out(app):  # type: ignore[no-unt
     assert minted.status_code == 401
 
 
-def test_log_out_everywhere_ends_every_session_of_the_account(app):  # type: ignore[no-untyped-def]
+def test_log_out_everywhere_ends_every_session_of_the_account(app) -> None:
     user = sign_up(app, "everywhere")
     laptop = _second_login(app, user)
     stranger = sign_up(app, "bystander")
@@ -61,7 +61,7 @@ def test_log_out_everywhere_ends_every_session_of_the_account(app):  # type: ign
     assert stranger.client.get("/api/documents").status_code == 200  # other accounts are untouched
 
 
-def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app):  # type: ignore[no-untyped-def]
+def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app) -> None:
     user = sign_up(app, "change")
     laptop = _second_login(app, user)
 
@@ -77,7 +77,7 @@ def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app):  # t
     _second_login(app, user, NEW_PASSWORD)
 
 
-def test_a_wrong_current_password_or_weak_new_one_changes_nothing(app, ctx: Context):  # type: ignore[no-untyped-def]
+def test_a_wrong_current_password_or_weak_new_one_changes_nothing(app, ctx: Context) -> None:
     user = sign_up(app, "wrongcurrent")
     laptop = _second_login(app, user)
     with ctx.sessions() as session:
@@ -100,7 +100,7 @@ def test_a_wrong_current_password_or_weak_new_one_changes_nothing(app, ctx: Cont
     assert laptop.get("/api/documents").status_code == 200
 
 
-def test_the_account_page_lists_sessions_and_ends_one(app, ctx: Context):  # type: ignore[no-untyped-def]
+def test_the_account_page_lists_sessions_and_ends_one(app, ctx: Context) -> None:
     user = sign_up(app, "listing")
     phone = app.test_client()
     phone.get("/login", headers={"User-Agent": "PhoneBrowser/1.0"})
@@ -124,7 +124,7 @@ def test_the_account_page_lists_sessions_and_ends_one(app, ctx: Context):  # typ
     assert _post(stranger.client, f"/account/sessions/{phone_session}/end").status_code == 404
 
 
-def test_expired_sessions_log_out_and_cleanup_removes_them(app, ctx: Context):  # type: ignore[no-untyped-def]
+def test_expired_sessions_log_out_and_cleanup_removes_them(app, ctx: Context) -> None:
     user = sign_up(app, "expiry")
     with ctx.sessions() as session:
         owner = session.scalars(select(User.id).where(User.email == user.email)).one()
@@ -144,9 +144,9 @@ def test_expired_sessions_log_out_and_cleanup_removes_them(app, ctx: Context):  
         assert session.scalars(select(LoginSession).where(LoginSession.user_id == owner)).first() is None
 
 
-def test_the_cookie_holds_no_account_data_and_the_database_no_usable_token(app, ctx: Context):  # type: ignore[no-untyped-def]
+def test_the_cookie_holds_no_account_data_and_the_database_no_usable_token(app, ctx: Context) -> None:
     user = sign_up(app, "opaque")
-    cookie = user.client.get_cookie("session")  # type: ignore[attr-defined]
+    cookie = user.client.get_cookie("session")
     assert cookie is not None
     payload = app.session_interface.get_signing_serializer(app).loads(cookie.value)
     assert set(payload) - {"_permanent"} == {

@@ -11,7 +11,7 @@ from socrate.models import LinkCode
 from tests.web_session import sign_up
 
 
-def test_a_logged_in_user_gets_a_one_time_code_that_links_a_chat_to_their_tenant(app, ctx):  # type: ignore[no-untyped-def]
+def test_a_logged_in_user_gets_a_one_time_code_that_links_a_chat_to_their_tenant(app, ctx) -> None:
     user = sign_up(app, "tg")
     assert user.client.get("/api/telegram").get_json() == {"bot_username": None, "linked_accounts": 0}
     created = user.client.post("/api/telegram/link-codes", headers=user.headers)
@@ -27,7 +27,7 @@ def test_a_logged_in_user_gets_a_one_time_code_that_links_a_chat_to_their_tenant
     assert sign_up(app, "other").client.get("/api/telegram").get_json()["linked_accounts"] == 0
 
 
-def test_deep_link_uses_the_configured_bot_username(settings, celery_app):  # type: ignore[no-untyped-def]
+def test_deep_link_uses_the_configured_bot_username(settings, celery_app) -> None:
     from socrate.queue import TaskQueue
     from socrate.web import create_app
 
@@ -37,13 +37,13 @@ def test_deep_link_uses_the_configured_bot_username(settings, celery_app):  # ty
     assert body["deep_link"] == f"https://t.me/socrate_bot?start={body['code']}"
 
 
-def test_an_api_key_cannot_create_link_codes(client, tenant):  # type: ignore[no-untyped-def]
+def test_an_api_key_cannot_create_link_codes(client, tenant) -> None:
     """A leaked key must not be able to attach a stranger's chat to the tenant."""
     response = client.post("/api/telegram/link-codes", headers=tenant.headers)
     assert response.status_code == 403 and "dashboard" in response.get_json()["error"]
     assert client.get("/api/telegram", headers=tenant.headers).status_code == 200
 
 
-def test_without_csrf_token_no_code_is_made(app):  # type: ignore[no-untyped-def]
+def test_without_csrf_token_no_code_is_made(app) -> None:
     user = sign_up(app, "nocsrf")
     assert user.client.post("/api/telegram/link-codes").status_code in (400, 403)

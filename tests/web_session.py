@@ -6,6 +6,10 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -24,7 +28,7 @@ def unique_email(label: str = "user") -> str:
 class WebUser:
     """A logged-in test client plus the CSRF header its JavaScript would send."""
 
-    client: object
+    client: FlaskClient
     email: str
     csrf: str
 
@@ -33,13 +37,13 @@ class WebUser:
         return {"X-CSRF-Token": self.csrf}
 
 
-def post_form(client, path: str, **fields: str):  # type: ignore[no-untyped-def]
+def post_form(client: FlaskClient, path: str, **fields: str) -> TestResponse:
     """Submit a page's form the way a browser does: GET it for the token, then POST."""
     token = csrf_from(client.get(path).get_data(as_text=True))
     return client.post(path, data={"csrf_token": token, **fields})
 
 
-def sign_up(app, label: str = "user", password: str = PASSWORD) -> WebUser:  # type: ignore[no-untyped-def]
+def sign_up(app: Flask, label: str = "user", password: str = PASSWORD) -> WebUser:
     client = app.test_client()
     email = unique_email(label)
     response = post_form(client, "/signup", email=email, password=password)

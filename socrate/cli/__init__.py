@@ -10,7 +10,7 @@ from socrate.cli import admin, selftest
 from socrate.config import Settings
 from socrate.db import embedded
 from socrate.errors import SocrateError
-from socrate.models import DOCUMENT_STATUSES
+from socrate.lifecycle import Status
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +66,8 @@ def _documents(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description="The newest documents across tenants (or of one), optionally with one status.",
     )  # fmt: skip
     listing.add_argument("--tenant", help="only this tenant id")
-    listing.add_argument("--status", choices=DOCUMENT_STATUSES, help="only documents with this status")
+    statuses = [str(status) for status in Status]
+    listing.add_argument("--status", choices=statuses, help="only documents with this status")
     listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     _json_flag(listing)
     listing.set_defaults(func=admin.documents_list)

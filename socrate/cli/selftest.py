@@ -20,6 +20,7 @@ from socrate import context, health, tenants
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.db import session_scope
+from socrate.lifecycle import Status
 
 DEFAULT_URL = "http://127.0.0.1:5000"
 SAMPLE_NAME = "socrate-selftest.txt"
@@ -173,10 +174,10 @@ class Selftest:
                 bar.update(
                     task, completed=status["progress"], description=status.get("message") or status["status"]
                 )
-                if status["status"] == "ready":
+                if status["status"] == Status.READY:
                     took = self.timeout - (deadline - time.monotonic())
                     return f"{status['total_chunks']} chunk(s) in {took:.1f} s"
-                if status["status"] in ("failed", "cancelled"):
+                if status["status"] in (Status.FAILED, Status.CANCELLED):
                     raise StepFailed(f"{status['status']}: {status.get('message')}")
                 if time.monotonic() > deadline:
                     raise StepFailed(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from socrate.context import Context
 from socrate.db import session_scope
 from socrate.encoding import Windows
+from socrate.lifecycle import Status
 from socrate.models import Chunk, Document
 from socrate.search import store
 from socrate.storage import Storage
@@ -31,7 +32,7 @@ def pending(session: Session, tenant_id: str | None = None) -> list[tuple[str, s
     """(tenant id, document id) of ready documents with stored outputs and no search rows, oldest first."""
     stmt = (
         select(Document.tenant_id, Document.id)
-        .where(Document.status == "ready", Document.outputs.is_not(None))
+        .where(Document.status == Status.READY, Document.outputs.is_not(None))
         .where(~exists().where(Chunk.document_id == Document.id))
         .order_by(Document.created_at, Document.id)
     )
@@ -46,7 +47,7 @@ def reindex_document(ctx: Context, tenant_id: str, document_id: str) -> int | No
     with session_scope(ctx.sessions) as session:
         doc = get_owned(session, Document, document_id, tenant_id, for_update=True)
         indexed = session.scalar(select(exists().where(Chunk.document_id == doc.id)))
-        if doc.status != "ready" or not doc.outputs or indexed:
+        if doc.status != Status.READY or not doc.outputs or indexed:
             return None
         texts, windows = load_outputs(ctx.storage, doc.outputs)
         passages = [store.Passage(passage) for passage in texts]

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, text
 from socrate import embedding, logs
 from socrate.context import Context
 from socrate.errors import BadRequest
+from socrate.lifecycle import Status
 from socrate.models import Document
 from socrate.search import candidates, fusion, passages, store
 from socrate.search.candidates import Scope
@@ -105,7 +106,7 @@ def scope(
         document_id = canonical_id(Document, document_id)
         columns = (Document.status, Document.language, Document.total_chunks)
         row = get_owned_columns(conn, Document, document_id, tenant_id, columns)
-        if row.status != "ready":
+        if row.status != Status.READY:
             return None, NOT_READY
         return Scope(tenant_id, document_id, [row.language], row.total_chunks or 0), None
     rows = conn.execute(READY_LANGUAGES, {"tenant": tenant_id}).all()

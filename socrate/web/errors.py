@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from socrate import errors
+from socrate import errors, logs
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):  # type: ignore[no-untyped-def]
-        log.warning("database unavailable error=%r", exc)
+        log.warning("database unavailable", extra=logs.fields(error=repr(exc)))
         return _answer("The database is unavailable; please retry shortly", 503)
 
     @app.errorhandler(HTTPException)
