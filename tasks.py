@@ -10,9 +10,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_postrun, worker_init, worker_process_init, worker_ready
 
 from celery_config import celery
-from socrate import context, embedding, encoders, maintenance, processing
+from socrate import context, embedding, maintenance, processing
 from socrate.config import Settings
 from socrate.context import Context
+from socrate.encoding import factory
 from socrate.queue import CLEANUP, PROCESS_DOCUMENT, RECOVER, TaskQueue
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def worker_context() -> Context:
 @worker_init.connect
 def _preload_encoder_modules(**_: object) -> None:
     """Import torch/memvid once in the parent so every forked (or recycled) child starts fast."""
-    import socrate.memvid_backend  # noqa: F401
+    import socrate.encoding.memvid_encoder  # noqa: F401
 
 
 @worker_process_init.connect
@@ -40,7 +41,7 @@ def _init_worker_process(**_: object) -> None:
     global _ctx
     _ctx = None
     worker_context()
-    encoders.get_encoder()
+    factory.get_encoder()
 
 
 @worker_ready.connect

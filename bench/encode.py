@@ -12,8 +12,9 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.stack import running_stack
-from socrate import encoders, encoding
+from socrate import encoding
 from socrate.config import Settings
+from socrate.encoding.factory import get_encoder
 from socrate.extract import extract_text
 from tests import docgen
 
@@ -29,7 +30,7 @@ def direct(pdf: bytes, settings: Settings) -> float:
         start = time.perf_counter()
         text = extract_text(path, "pdf", settings).text
         encoding.detect_language(text)
-        encoder = encoders.get_encoder()
+        encoder = get_encoder()
         chunks = encoder.chunk(text, settings.chunk_tokens, settings.chunk_overlap)
         encoder.encode(chunks.texts, Path(tmp) / "out", lambda done, total: None)
         return time.perf_counter() - start

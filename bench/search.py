@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, cast
 
 from bench import corpus
 from bench.stack import percentile, running_stack, summary
-from socrate import encoders, search
+from socrate import search
+from socrate.encoding.factory import get_encoder
 
 if TYPE_CHECKING:
-    from socrate.memvid_backend import MemvidEncoder
+    from socrate.encoding.memvid_encoder import MemvidEncoder
 
 DOCS = 100
 TOKENS_PER_DOC = 1500
@@ -27,7 +28,7 @@ K = 5
 
 
 def main() -> None:
-    encoder = cast("MemvidEncoder", encoders.get_encoder())  # the memvid encoder's tokenizer
+    encoder = cast("MemvidEncoder", get_encoder())  # the memvid encoder's tokenizer
     docs = corpus.build(DOCS, TOKENS_PER_DOC, 1, SEED, lambda s: len(encoder.tokenizer.tokenize(s)))
     questions = [(doc.needles[0].question, doc.needles[0].text) for doc in docs]
     http_ms, direct_ms, server_ms, warmup_ms = [], [], [], []

@@ -19,15 +19,15 @@ from sqlalchemy import text
 
 from bench import corpus
 from bench.stack import running_stack
-from socrate import encoders
 from socrate.context import Context
+from socrate.encoding.factory import get_encoder
 from socrate.search import fusion, service
 from socrate.search.fusion import Candidate
 from socrate.search.service import Retrieved
 from socrate.storage import LocalStorage
 
 if TYPE_CHECKING:
-    from socrate.memvid_backend import MemvidEncoder
+    from socrate.encoding.memvid_encoder import MemvidEncoder
 
 DOCS = 36
 TOKENS_PER_DOC = 3500
@@ -79,7 +79,7 @@ def recall(found: list[list[bool]], at: int) -> float:
 
 
 def main() -> None:
-    encoder = cast("MemvidEncoder", encoders.get_encoder())  # the memvid encoder's tokenizer and search
+    encoder = cast("MemvidEncoder", get_encoder())  # the memvid encoder's tokenizer and search
     docs = corpus.build(DOCS, TOKENS_PER_DOC, NEEDLES_PER_DOC, SEED,
                         lambda s: len(encoder.tokenizer.tokenize(s)))  # fmt: skip
     results: dict[str, dict[str, list[list[bool]]]] = {method: {} for method in METHODS}

@@ -24,10 +24,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from socrate import embedding, encoders, encoding, leases, lifecycle, logs, metrics
+from socrate import embedding, encoding, leases, lifecycle, logs, metrics
 from socrate.config import Settings
 from socrate.db import session_scope
-from socrate.encoding import Encoder
+from socrate.encoding import Encoder, factory
 from socrate.errors import NotFound, ProcessingError
 from socrate.extract import extract_text
 from socrate.lifecycle import Status, Transition
@@ -161,7 +161,7 @@ def process(
     task_id: str,
     storage: Storage,
     settings: Settings,
-    get_encoder: Callable[[], Encoder] = encoders.get_encoder,
+    get_encoder: Callable[[], Encoder] = factory.get_encoder,
     is_timeout: Callable[[BaseException], bool] = lambda exc: False,
     previous_error: str | None = None,
     deadline: float | None = None,

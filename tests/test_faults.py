@@ -68,6 +68,7 @@ def _running_again(client, tenant: TenantHandle, doc_id: str, timeout: float) ->
         time.sleep(0.2)
 
 
+@pytest.mark.timing
 def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, settings, ctx) -> None:
     stack = isolated_stack
     client, tenant = stack.app.test_client(), make_tenant("crashy")

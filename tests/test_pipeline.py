@@ -94,8 +94,10 @@ def test_memory_outputs_answer_a_question(encoded, settings) -> None:
     assert final["status"] == "ready"
     details = client.get(f"/api/documents/{final['document_id']}", headers=tenant.headers).get_json()
 
-    from socrate.encoders import get_encoder
-    from socrate.memvid_backend import MemvidEncoder  # get_encoder() is typed as the Encoder protocol
+    from socrate.encoding.factory import get_encoder
+    from socrate.encoding.memvid_encoder import (
+        MemvidEncoder,  # get_encoder() is typed as the Encoder protocol
+    )
 
     out_dir = (settings.storage_dir / details["files"]["index"]).parent
     hits = cast(MemvidEncoder, get_encoder()).search(

@@ -11,7 +11,7 @@ from sqlalchemy import insert, update
 
 from socrate import context, migrate, search, tenants
 from socrate.config import Settings
-from socrate.encoders import get_encoder
+from socrate.encoding.factory import get_encoder
 from socrate.models import Document, utcnow
 from tests import docgen
 from tests.conftest import search_rows

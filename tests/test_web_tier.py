@@ -14,7 +14,7 @@ from bench.slow_clients import TRICKLERS, poll_latencies, trickling
 from bench.stack import Stack, percentile, running_stack
 from tests import docgen
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 
 @pytest.fixture(scope="module")

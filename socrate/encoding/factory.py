@@ -15,7 +15,7 @@ def get_encoder() -> Encoder:
     global _encoder
     with _lock:
         if _encoder is None:
-            from socrate.memvid_backend import MemvidEncoder
+            from socrate.encoding.memvid_encoder import MemvidEncoder
 
             _encoder = MemvidEncoder()
         return _encoder

@@ -1,6 +1,6 @@
 """Text -> searchable memory: token chunking, language, and the encoder interface.
 
-The memvid stack is imported lazily (``socrate.encoders.get_encoder``): only the worker needs it; the
+The memvid stack is imported lazily (``socrate.encoding.factory.get_encoder``): only the worker needs it; the
 web process embeds questions with ``socrate.embedding`` alone.
 """
 
