@@ -29,8 +29,10 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         await asyncio.to_thread(svc.limiter.hit, "telegram", str(user.id), limit)
     except RateLimited as exc:
-        await _warn_once(update, svc, user.id, exc.retry_after)
-        raise ApplicationHandlerStop from None
+        try:
+            await _warn_once(update, svc, user.id, exc.retry_after)
+        finally:  # stopped whatever happens while warning
+            raise ApplicationHandlerStop from None
 
     def resolve() -> telegram_users.ChatUser:
         with session_scope(svc.ctx.sessions) as session:

@@ -62,12 +62,11 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         except SocrateError as exc:
             await status.edit_text(f"❌ {name}: {replies.explain(exc)}")
             return
-        except BadRequest as exc:  # no file_size in the update, and getFile says "file is too big"
-            if "too big" not in exc.message.lower():
-                raise
-            await status.edit_text(f"❌ {name}: {_over_telegram_limit(None)}")
-            return
-        except Exception:  # download or storage trouble: say so on the status message, once
+        except Exception as exc:  # download or storage trouble: say so on the status message, once
+            if isinstance(exc, BadRequest) and "too big" in exc.message.lower():
+                # the update carried no file_size, and getFile refuses files over 20 MB
+                await status.edit_text(f"❌ {name}: {_over_telegram_limit(None)}")
+                return
             log.exception("telegram upload failed", extra=logs.fields(tenant_id=tenant_id, chat_id=chat[0]))
             await status.edit_text(f"❌ {name}: {replies.APOLOGY}")
             return

@@ -149,17 +149,10 @@ def authenticate(session: Session, email: str, password: str, gate: Gate | None 
     return user
 
 
-def change_password(
-    session: Session,
-    user_id: str,
-    current: str,
-    new: str,
-    gate: Gate | None = None,
-    *,
-    keep: str | None = None,
-) -> int:
-    """Set a new password after checking the current one (throttled like log-in), then end every other
-    session of this user: whoever held the old password is out. Returns how many sessions ended."""
+def change_password(session: Session, user_id: str, current: str, new: str, gate: Gate | None = None) -> int:
+    """Set a new password after checking the current one (throttled like log-in) and end every session
+    of this user in the same transaction: whoever held the old password or a copied cookie is out (the
+    caller logs the person who changed it in again). Returns how many sessions ended."""
     user = session.get(User, user_id)
     if user is None or not user.email:
         raise Unauthorized("Log in again")
@@ -174,7 +167,6 @@ def change_password(
     if new == current:
         raise BadRequest("The new password is the same as the current one")
     user.password_hash = hash_password(new)
-    session.commit()
-    ended = logins.end_all(session, user.id, keep=keep)
+    ended = logins.end_all(session, user.id)  # commits the new hash in the same transaction
     log.info("password changed", extra=logs.fields(user_id=user.id, sessions_ended=ended))
     return ended

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+REPEAT_SECONDS = 0.05
+
 
 class OverBudget(BaseException):
     """Raised inside the parser when its CPU time is spent. A BaseException, like KeyboardInterrupt,
@@ -36,12 +38,15 @@ def cpu_limit(seconds: float) -> Iterator[None]:
         raise OverBudget
 
     previous = signal.signal(signal.SIGPROF, _spent)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
+    # Repeating: should a library swallow OverBudget anyway (a __del__, a callback), it fires again.
+    signal.setitimer(signal.ITIMER_PROF, seconds, REPEAT_SECONDS)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
+        try:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+        finally:  # a signal still pending may fire here: the handler goes back regardless
+            signal.signal(signal.SIGPROF, previous)
 
 
 class Budget:
@@ -49,14 +54,17 @@ class Budget:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._start = time.process_time()
+        # The process's CPU time where the timer counts it (the main thread); elsewhere this thread's.
+        main = threading.current_thread() is threading.main_thread()
+        self._clock = time.process_time if main else time.thread_time
+        self._start = self._clock()
 
     def extend(self, seconds: float) -> None:
         """Grant more once the size of the work is known (the page count, after opening)."""
         self.seconds += seconds
 
     def remaining(self) -> float:
-        return self.seconds - (time.process_time() - self._start)
+        return self.seconds - (self._clock() - self._start)
 
     @contextmanager
     def step(self, at_most: float | None = None) -> Iterator[None]:

@@ -81,6 +81,7 @@ def create(
     if tenant is None:
         raise BadRequest("Unknown tenant")
     _check_count_quota(session, tenant)
+    session.rollback()  # no connection held while the bytes stream to storage (checked again below)
 
     stored = storage.save_stream(tenant_id, upload.stream, settings.max_upload_bytes)
     doc_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())

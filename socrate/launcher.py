@@ -120,7 +120,8 @@ def _make_private(data_dir: Path) -> None:
     traverse = stat.S_IMODE(data_dir.stat().st_mode) & (stat.S_IXGRP | stat.S_IXOTH)
     data_dir.chmod(0o700 | traverse)
     for child in data_dir.iterdir():
-        if child.name != embedded.CLUSTER_DIR and not child.is_symlink():
+        mine = child.lstat().st_uid == os.geteuid()  # not lost+found on a mounted volume, say
+        if child.name != embedded.CLUSTER_DIR and not child.is_symlink() and mine:
             child.chmod(0o700 if child.is_dir() else 0o600)
 
 

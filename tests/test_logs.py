@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -87,10 +88,18 @@ def test_a_service_line_carries_the_bound_ids_and_survives_awkward_text(fmt) -> 
 def test_worker_lines_carry_task_document_and_tenant_ids(client, tenant, worker) -> None:
     doc_id = upload(client, tenant, docgen.txt("en", count=3), "w.txt").get_json()["document_id"]
     assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"
-    lines = [
-        parse_kv(line) for line in worker.log_path.read_text().splitlines() if f"document_id={doc_id}" in line
-    ]
-    ready = next(line for line in lines if line["event"] == "document ready")
+    deadline = time.monotonic() + 30  # the row says ready a moment before the worker logs it
+    while True:
+        lines = [
+            parse_kv(line)
+            for line in worker.log_path.read_text().splitlines()
+            if f"document_id={doc_id}" in line
+        ]
+        ready = next((line for line in lines if line["event"] == "document ready"), None)
+        if ready is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert ready is not None, lines
     assert ready["tenant_id"] == tenant.id and ready["task_id"] and ready["logger"] == "socrate.processing"
 
 

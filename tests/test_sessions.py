@@ -64,6 +64,7 @@ def test_log_out_everywhere_ends_every_session_of_the_account(app) -> None:
 def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app) -> None:
     user = sign_up(app, "change")
     laptop = _second_login(app, user)
+    copy_of_this_browser = _copy_cookie(app, user)
 
     response = _post(user.client, "/account/password", current_password=PASSWORD, new_password=NEW_PASSWORD)
     assert response.status_code == 302
@@ -71,6 +72,7 @@ def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app) -> No
     assert "Password changed. 1 other session(s) logged out." in page
     assert user.client.get("/api/documents").status_code == 200
     assert laptop.get("/api/documents").status_code == 401
+    assert copy_of_this_browser.get("/api/documents").status_code == 401  # this browser got a new token
 
     refused = post_form(app.test_client(), "/login", email=user.email, password=PASSWORD)
     assert refused.status_code == 401
@@ -156,3 +158,12 @@ def test_the_cookie_holds_no_account_data_and_the_database_no_usable_token(app, 
     with ctx.sessions() as session:
         stored = session.scalars(select(LoginSession.token_hash)).all()
     assert all(len(value) == 64 for value in stored)  # sha256 hex of the token, never the token
+
+
+def test_logging_out_of_a_session_already_ended_elsewhere_just_logs_out(app) -> None:
+    user = sign_up(app, "stale-tab")
+    laptop = _second_login(app, user)
+    assert _post(laptop, "/logout/everywhere").status_code == 302
+    assert user.client.get("/api/documents").status_code == 401  # the open tab's next poll
+    response = user.client.post("/logout", data={"csrf_token": user.csrf})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"

@@ -44,7 +44,11 @@ def make_engine(database_url: str, *, autocommit: bool = False, search: bool = F
     options: dict[str, Any] = (
         {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit or search else {}
     )
-    engine = create_engine(database_url, pool_size=5, max_overflow=5, pool_recycle=1800, **options)
+    # gthread web workers run up to WEB_THREADS requests at once; most hold a connection for a few
+    # milliseconds, and a wait past pool_timeout answers 503 rather than queueing for half a minute.
+    engine = create_engine(
+        database_url, pool_size=5, max_overflow=10, pool_timeout=10, pool_recycle=1800, **options
+    )
     if search:
         event.listen(engine, "connect", _search_settings)
     # A forked child (gunicorn --preload, Celery prefork) must never reuse its parent's sockets.

@@ -35,7 +35,10 @@ class Chunks:
 
 
 @dataclass(frozen=True)
-class Hit:
+class IndexHit:
+    """A chunk found by a document's own memvid index (benches compare search with it); what users
+    get from search is socrate.search.Hit."""
+
     chunk_index: int
     score: float
     text: str

@@ -22,7 +22,7 @@ from socrate.embedding import DIMENSIONS, Embedder, get_embedder
 from socrate.encoding import (
     MEMVID_CHAR_LIMIT,
     Chunks,
-    Hit,
+    IndexHit,
     Memory,
     Progress,
     Windows,
@@ -125,14 +125,14 @@ class MemvidEncoder:
     def embed(self, texts: list[str]) -> NDArray[np.float32]:
         return self.embedder.embed(texts)
 
-    def search(self, out_dir: Path, query: str, k: int) -> list[Hit]:
+    def search(self, out_dir: Path, query: str, k: int) -> list[IndexHit]:
         """Plain memvid retrieval (bench.search_quality's baseline): nearest chunk vectors."""
         index = _SharedModelIndex(self.model)
         index.load(str(out_dir / STEM))
         query_vec = self.model.encode([query], normalize_embeddings=True, convert_to_numpy=True)
         distances, ids = index.index.search(np.asarray(query_vec, dtype="float32"), k)
         return [
-            Hit(chunk_index=int(i), score=float(1 - d / 2), text=index.metadata[i]["text"])
+            IndexHit(chunk_index=int(i), score=float(1 - d / 2), text=index.metadata[i]["text"])
             for d, i in zip(distances[0], ids[0], strict=True)
             if i >= 0
         ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -150,19 +151,22 @@ def retrieve(
 
 
 _pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 def _embedding_thread() -> ThreadPoolExecutor:
-    """One thread per process for embedding questions (created after gunicorn forks, on first use)."""
+    """One thread per process for embedding questions (created after gunicorn forks, on first use;
+    under a lock: gthread workers may ask from several threads at once)."""
     global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
-    return _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        return _pool
 
 
 def _forget_pool() -> None:
-    global _pool
-    _pool = None
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_pool)  # a forked child has none of its parent's threads

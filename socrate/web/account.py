@@ -8,8 +8,9 @@ from flask.typing import ResponseReturnValue
 
 from socrate import accounts, logins
 from socrate.errors import SocrateError
+from socrate.models import User
 from socrate.web import csrf
-from socrate.web.auth import gate
+from socrate.web.auth import gate, log_in
 from socrate.web.dashboard import login_required
 from socrate.web.deps import current_login, session
 from socrate.web.errors import headers_for, status_for
@@ -45,11 +46,15 @@ def change_password() -> ResponseReturnValue:
     try:
         ended = accounts.change_password(
             session(), you.user_id, request.form.get("current_password", ""),
-            request.form.get("new_password", ""), gate(), keep=you.session_id,
+            request.form.get("new_password", ""), gate(),
         )  # fmt: skip
     except SocrateError as exc:
         return _page(exc)
-    flash(f"Password changed. {ended} other session(s) logged out.")
+    # This browser continues under a new token: a copy of its old cookie is as dead as the others.
+    user = session().get(User, you.user_id)
+    assert user is not None
+    log_in(user)
+    flash(f"Password changed. {ended - 1} other session(s) logged out.")
     return redirect(url_for("account.page"))
 
 

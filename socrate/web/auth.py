@@ -29,7 +29,7 @@ PAGES = {
 }
 
 
-def _log_in(user: User) -> None:
+def log_in(user: User) -> None:
     """A fresh session (and CSRF token) for this user: nothing from before log-in survives."""
     token = logins.start(
         session(), user, timedelta(days=ctx().settings.session_days),
@@ -53,7 +53,7 @@ def _account_form(page: str, action: Callable[[str, str], User]) -> ResponseRetu
     except SocrateError as exc:
         html = render_template("account.html", page=page, error=exc.message, email=email, **PAGES[page])
         return html, status_for(exc), headers_for(exc)
-    _log_in(user)
+    log_in(user)
     return redirect(url_for("dashboard.documents"))
 
 

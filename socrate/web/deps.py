@@ -66,7 +66,7 @@ def current_login() -> logins.Login | None:
         token = cookie_session.get(SESSION_TOKEN)
         g.login = logins.resolve(session(), token) if isinstance(token, str) else None
         if token is not None and g.login is None:
-            cookie_session.clear()
+            cookie_session.pop(SESSION_TOKEN, None)
     return cast("logins.Login | None", g.login)
 
 

@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from socrate import errors, logs
@@ -54,7 +55,8 @@ def register(app: Flask) -> None:
         return _answer(exc.message, status_for(exc))
 
     @app.errorhandler(OperationalError)
-    def _database_down(exc: OperationalError):  # type: ignore[no-untyped-def]
+    @app.errorhandler(PoolTimeout)  # every pooled connection busy for pool_timeout: busy, not broken
+    def _database_down(exc: OperationalError | PoolTimeout):  # type: ignore[no-untyped-def]
         log.warning("database unavailable", extra=logs.fields(error=repr(exc)))
         return _answer("The database is unavailable; please retry shortly", 503)
 

@@ -22,7 +22,7 @@ MAX_FORM_PARTS = 100  # a file, a title and a CSRF token need three
 # it to the unparsed buffer, which a 64 KB read lands in whole, so it must stay well above that.
 MAX_FIELD_BYTES = 500 * 1024
 TOO_MANY_PARTS = f"The form is too large: at most {MAX_FORM_PARTS} fields, and text fields up to 500 KB"
-UNREADABLE = "The upload's form data could not be read (malformed multipart, or a file name not in UTF-8)"
+UNREADABLE = "The form data could not be read (malformed, or a field or file name not in UTF-8)"
 # filename="..." as sent: backslash pairs kept, so a raw Windows path can be told from an escape.
 _RAW_FILENAME = re.compile(r'filename="((?:[^"\\]|\\.)*)"')
 _RAW_BACKSLASH = re.compile(r'\\[^"\\]')
