@@ -10,10 +10,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_postrun, worker_init, worker_process_init, worker_ready
 
 from celery_config import celery
-from socrate import context, embedding, maintenance, processing
+from socrate import context, embedding, processing
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.encoding import factory
+from socrate.ops import maintenance
 from socrate.queue import CLEANUP, PROCESS_DOCUMENT, RECOVER, TaskQueue
 
 log = logging.getLogger(__name__)

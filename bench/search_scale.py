@@ -42,7 +42,7 @@ from socrate import context, embedding, migrate, tenants
 from socrate.config import Settings
 from socrate.db.embedded import EmbeddedPostgres
 from socrate.embedded_redis import EmbeddedRedis, free_port
-from socrate.launcher import gunicorn_options
+from socrate.ops.launcher import gunicorn_options
 from socrate.search import store
 
 TENANTS = [("big", 1000), ("hundred", 100)] + [(f"small-{n:02}", 50) for n in range(20)]

@@ -1,6 +1,6 @@
 """Requests/s of the status endpoint (auth + DB read) vs a bare Flask JSON endpoint.
 
-Both run under the product's gunicorn settings (socrate.launcher.gunicorn_options) and are
+Both run under the product's gunicorn settings (socrate.ops.launcher.gunicorn_options) and are
 driven by the same load generator on 127.0.0.1, alternating A/B rounds in one run; the ratio is the
 median of each round's status/bare pair (a shared machine drifts between rounds, less within a pair).
 Run: ``.venv/bin/python -m bench.status``.
@@ -22,7 +22,7 @@ import httpx
 
 from bench.stack import ROOT, running_stack
 from socrate.embedded_redis import free_port
-from socrate.launcher import gunicorn_options
+from socrate.ops.launcher import gunicorn_options
 from tests import docgen
 
 ROUND_SECONDS = 3.0

@@ -10,10 +10,11 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import services
-from socrate import logs, telegram_users
+from socrate import logs
 from socrate.db import session_scope
 from socrate.errors import RateLimited
 from socrate.ratelimit import Limit
+from socrate.telegram import users as telegram_users
 
 log = logging.getLogger(__name__)
 GROUP = -1

@@ -1,6 +1,6 @@
 """Follows documents sent in chats and edits each one's status message as the worker reports progress.
 
-State lives in the database (``socrate.chat_status``), so a restarted bot resumes every message
+State lives in the database (``socrate.telegram.chat_status``), so a restarted bot resumes every message
 and the final edit is claimed atomically: each document gets exactly one final message. Edits are
 throttled per chat, identical texts are skipped, and Telegram's flood control (RetryAfter) pauses
 that chat for as long as Telegram asks.
@@ -17,8 +17,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot import replies
 from bot.services import BotServices
-from socrate import chat_status, logs
-from socrate.chat_status import ChatStatus
+from socrate import logs
+from socrate.telegram import chat_status
+from socrate.telegram.chat_status import ChatStatus
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5

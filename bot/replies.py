@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from socrate.chat_status import ChatStatus
 from socrate.errors import NotFound, ServiceUnavailable, SocrateError
 from socrate.lifecycle import Status
 from socrate.search import SearchResponse
+from socrate.telegram.chat_status import ChatStatus
 
 TELEGRAM_TEXT_LIMIT = 4096
 BAR_CELLS = 10

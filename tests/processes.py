@@ -15,8 +15,8 @@ import psutil
 from celery import Celery
 from flask import Flask
 
-from socrate import maintenance
 from socrate.embedded_redis import EmbeddedRedis
+from socrate.ops import maintenance
 from socrate.queue import TaskQueue
 from tests.fake_telegram import FakeTelegram
 

@@ -162,7 +162,7 @@ def test_session_cookie_is_httponly_lax_and_secure_over_https(app, settings) -> 
 
 def test_unconfigured_runs_sign_sessions_with_a_random_key_kept_per_data_dir(tmp_path) -> None:
     from socrate.config import Settings
-    from socrate.launcher import secret_key_for
+    from socrate.ops.launcher import secret_key_for
 
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir()

@@ -102,7 +102,7 @@ def test_documents_list_filters_and_reprocess_encodes_again(
 
 
 def test_stats_counts_statuses_tenants_and_queues(capsys, ctx) -> None:
-    from socrate import operators
+    from socrate.ops import operators
 
     with ctx.sessions() as session:
         expected = operators.stats(session)

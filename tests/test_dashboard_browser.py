@@ -310,7 +310,7 @@ def test_after_four_minutes_a_row_stops_polling_and_follows_the_list(page, worke
 
 
 def test_telegram_page_issues_a_one_time_code_the_bot_accepts(page, app, tmp_path) -> None:
-    from socrate import telegram_users
+    from socrate.telegram import users as telegram_users
 
     sign_up(page)
     page.get_by_role("link", name="Telegram").click()

@@ -13,8 +13,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from socrate import maintenance, processing
+from socrate import processing
 from socrate.models import Document, LinkCode, Tenant, utcnow
+from socrate.ops import maintenance
 from socrate.queue import TaskQueue
 from tests import docgen
 from tests.conftest import search_rows, upload, wait_done

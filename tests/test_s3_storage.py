@@ -24,10 +24,11 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from socrate import documents, maintenance, processing, tenants
+from socrate import documents, processing, tenants
 from socrate.embedded_redis import free_port
 from socrate.errors import BadRequest, NotFound, TooLarge, UnsupportedType
 from socrate.models import Document, Tenant, utcnow
+from socrate.ops import maintenance
 from socrate.queue import TaskQueue
 from socrate.storage.s3 import PART_BYTES, S3Storage
 from tests import docgen

@@ -8,9 +8,9 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from socrate import maintenance
 from socrate.context import Context
 from socrate.models import LoginSession, User, utcnow
+from socrate.ops import maintenance
 from tests.web_session import PASSWORD, WebUser, csrf_from, post_form, sign_up
 
 NEW_PASSWORD = "a brand new passphrase 77"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from socrate import telegram_users
 from socrate.errors import Conflict
 from socrate.models import LinkCode
+from socrate.telegram import users as telegram_users
 from tests.web_session import sign_up
 
 

@@ -11,10 +11,11 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from socrate import apikeys, context, maintenance, metrics, migrate, operators, tenants
+from socrate import apikeys, context, metrics, migrate, tenants
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.db import session_scope
+from socrate.ops import maintenance, operators
 from socrate.queue import TaskQueue
 from socrate.search import reindex as search_reindex
 
@@ -177,6 +178,6 @@ def migrate_db(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def serve(_args: argparse.Namespace, settings: Settings) -> int:
-    from socrate.launcher import serve as run
+    from socrate.ops.launcher import serve as run
 
     return run(settings)

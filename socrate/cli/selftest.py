@@ -16,11 +16,12 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from socrate import context, health, tenants
+from socrate import context, tenants
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.db import session_scope
 from socrate.lifecycle import Status
+from socrate.ops import health
 
 DEFAULT_URL = "http://127.0.0.1:5000"
 SAMPLE_NAME = "socrate-selftest.txt"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from socrate import health
+from socrate.ops import health
 from socrate.web.deps import ctx
 
 bp = Blueprint("health", __name__)

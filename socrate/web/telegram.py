@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, g, jsonify
 
-from socrate import telegram_users
 from socrate.models import iso
+from socrate.telegram import users as telegram_users
 from socrate.web.deps import ctx, require_tenant, require_user, session
 
 bp = Blueprint("telegram", __name__, url_prefix="/api/telegram")

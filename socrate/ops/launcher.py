@@ -17,7 +17,7 @@ from socrate.config import Settings, keep_files_private
 from socrate.db import embedded, session_scope
 from socrate.embedded_redis import EmbeddedRedis
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: socrate/ops/launcher.py
 STOP_GRACE_SECONDS = 20
 WORKER_STOP_GRACE_SECONDS = 30  # to finish its run; past it, the run is taken back at the next start
 STOP_ORDER = ("bot", "web", "beat", "worker")
