@@ -182,8 +182,7 @@ def list_documents(
     session: Session, tenant_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
 ) -> tuple[list[Document], int]:
     """The tenant's documents, newest first, with the total for pagination."""
-    if status is not None and status not in set(Status):
-        raise BadRequest(f"status must be one of: {', '.join(Status)}")
+    status = lifecycle.status_filter(status)
     if not 1 <= limit <= MAX_LIST_LIMIT or not 0 <= offset <= MAX_LIST_OFFSET:
         raise BadRequest(f"limit must be 1-{MAX_LIST_LIMIT} and offset 0-{MAX_LIST_OFFSET:,}")
     stmt = select_owned(Document, tenant_id)

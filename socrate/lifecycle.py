@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from socrate.errors import Conflict
+from socrate.errors import BadRequest, Conflict
 
 
 class Status(StrEnum):
@@ -63,6 +63,15 @@ class Row(Protocol):
     """A document row (models.Document; this module stays below models in the imports)."""
 
     status: str
+
+
+def status_filter(value: str | None) -> Status | None:
+    """A ``?status=`` given by a client or an operator: None for all, else a Status or BadRequest."""
+    if value is None:
+        return None
+    if value not in set(Status):
+        raise BadRequest(f"status must be one of: {', '.join(Status)}")
+    return Status(value)
 
 
 def is_legal(transition: Transition, current: str) -> bool:

@@ -88,11 +88,9 @@ def end_one(session: Session, user_id: str, session_id: str) -> str:
     return session_id
 
 
-def end_all(session: Session, user_id: str, *, keep: str | None = None) -> int:
-    """End every session of this user except the one with id ``keep``; how many were ended."""
+def end_all(session: Session, user_id: str) -> int:
+    """End every session of this user (committing whatever the session holds with it); how many."""
     stmt = delete(LoginSession).where(LoginSession.user_id == user_id)
-    if keep is not None:
-        stmt = stmt.where(LoginSession.id != keep)
     result = cast("CursorResult[Any]", session.execute(stmt))
     session.commit()
     return int(result.rowcount)

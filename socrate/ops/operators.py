@@ -13,8 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from socrate import documents
-from socrate.errors import BadRequest
+from socrate import documents, lifecycle
 from socrate.lifecycle import ACTIVE, Status
 from socrate.models import Document, Tenant, iso
 from socrate.queue import TaskQueue
@@ -58,8 +57,7 @@ def list_documents(
     session: Session, *, tenant_id: str | None = None, status: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """The newest documents of every tenant (or one), optionally with one status."""
-    if status is not None and status not in set(Status):
-        raise BadRequest(f"status must be one of: {', '.join(Status)}")
+    status = lifecycle.status_filter(status)
     stmt = select(Document).order_by(Document.created_at.desc(), Document.id).limit(limit)
     if tenant_id is not None:
         stmt = stmt.where(Document.tenant_id == tenant_id)

@@ -40,7 +40,8 @@ def page() -> ResponseReturnValue:
 @bp.post("/account/password")
 @login_required
 def change_password() -> ResponseReturnValue:
-    """A new password ends every other session: whoever knew the old one is logged out."""
+    """A new password ends every session, then this browser logs in again under a new token: whoever
+    knew the old password, or holds a copy of any cookie, is logged out."""
     csrf.check()
     you = _you()
     try:
