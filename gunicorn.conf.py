@@ -18,6 +18,10 @@ from socrate.web.gunicorn_errors import write_json_error
 util.write_error = write_json_error
 threads = int(os.environ.get("WEB_THREADS") or 32)
 worker_class = "gthread" if threads > 1 else "sync"
+# gunicorn's default of 2 s closes idle keep-alive connections so soon that a client reusing one after a
+# second's pause can meet the close (a dropped request under load, tests/test_load.py); idle connections
+# wait in the poller, not in a thread, so keeping them longer costs little.
+keepalive = 10
 logger_class = "socrate.web.gunicorn_log.Logger"
 accesslog = "-"
 preload_app = True
