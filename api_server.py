@@ -3,8 +3,8 @@
 import gc
 
 from celery_config import celery
-from socrate import embedding
-from socrate.queue import TaskQueue
+from socrate.encoding import embedding
+from socrate.taskqueue import TaskQueue
 from socrate.web import create_app
 
 app = create_app(queue=TaskQueue(celery))

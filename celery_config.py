@@ -10,7 +10,7 @@ from kombu import Queue
 
 from socrate import logs
 from socrate.config import Settings
-from socrate.queue import CLEANUP, DOCUMENTS_QUEUE, MAINTENANCE_QUEUE, PROCESS_DOCUMENT, RECOVER, log_ids
+from socrate.taskqueue import CLEANUP, DOCUMENTS_QUEUE, MAINTENANCE_QUEUE, PROCESS_DOCUMENT, RECOVER, log_ids
 
 
 def make_celery(settings: Settings) -> Celery:

@@ -10,12 +10,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_postrun, worker_init, worker_process_init, worker_ready
 
 from celery_config import celery
-from socrate import context, embedding, processing
+from socrate import context
 from socrate.config import Settings
 from socrate.context import Context
-from socrate.encoding import factory
+from socrate.encoding import embedding, factory
 from socrate.ops import maintenance
-from socrate.queue import CLEANUP, PROCESS_DOCUMENT, RECOVER, TaskQueue
+from socrate.processing import pipeline
+from socrate.taskqueue import CLEANUP, PROCESS_DOCUMENT, RECOVER, TaskQueue
 
 log = logging.getLogger(__name__)
 BUSY_RETRY_SECONDS = 5
@@ -67,7 +68,7 @@ def _release_memory(**_: object) -> None:
 def process_document_task(self, document_id: str, tenant_id: str, previous_error: str | None = None) -> str:  # type: ignore[no-untyped-def]
     ctx = worker_context()
     try:
-        return processing.process(
+        return pipeline.process(
             ctx.sessions,
             tenant_id,
             document_id,
@@ -79,21 +80,21 @@ def process_document_task(self, document_id: str, tenant_id: str, previous_error
             deadline=time.monotonic() + ctx.settings.task_soft_time_limit,
             worker=self.request.hostname,
         )
-    except processing.Busy:
+    except pipeline.Busy:
         raise self.retry(countdown=BUSY_RETRY_SECONDS) from None  # waiting for a slot is not an attempt
-    except processing.Transient as exc:
+    except pipeline.Transient as exc:
         # The reason travels with the retry: the database may have been too down to record it.
         raise self.retry(
-            countdown=processing.backoff_seconds(exc.attempts), kwargs={"previous_error": str(exc)}
+            countdown=pipeline.backoff_seconds(exc.attempts), kwargs={"previous_error": str(exc)}
         ) from exc  # bounded by the attempts counted on the row
     except Exception as exc:
-        if not processing.is_transient(exc):
+        if not pipeline.is_transient(exc):
             raise
         # Failed before the run could claim the row (e.g. the database is down): Celery counts these.
         retries = self.request.retries
         raise self.retry(
-            countdown=processing.backoff_seconds(retries),
-            max_retries=processing.MAX_ATTEMPTS,
+            countdown=pipeline.backoff_seconds(retries),
+            max_retries=pipeline.MAX_ATTEMPTS,
             kwargs={
                 "previous_error": f"Temporary problem ({type(exc).__name__}) before processing could start"
             },

@@ -15,7 +15,7 @@ from bench.stack import running_stack
 from socrate import encoding
 from socrate.config import Settings
 from socrate.encoding.factory import get_encoder
-from socrate.extract import extract_text
+from socrate.processing.extract import extract_text
 from tests import docgen
 
 PAGES = 50

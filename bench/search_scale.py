@@ -38,10 +38,13 @@ from psycopg2.extensions import connection, cursor
 
 from bench import corpus
 from bench.stack import ROOT, percentile
-from socrate import context, embedding, migrate, tenants
+from socrate import context
+from socrate.accounts import tenants
 from socrate.config import Settings
+from socrate.db import migrate
 from socrate.db.embedded import EmbeddedPostgres
-from socrate.embedded_redis import EmbeddedRedis, free_port
+from socrate.encoding import embedding
+from socrate.ops.embedded_redis import EmbeddedRedis, free_port
 from socrate.ops.launcher import gunicorn_options
 from socrate.search import store
 

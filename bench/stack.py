@@ -21,7 +21,7 @@ from socrate import context
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.db import embedded
-from socrate.embedded_redis import free_port
+from socrate.ops.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

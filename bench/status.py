@@ -21,7 +21,7 @@ from multiprocessing import Pool
 import httpx
 
 from bench.stack import ROOT, running_stack
-from socrate.embedded_redis import free_port
+from socrate.ops.embedded_redis import free_port
 from socrate.ops.launcher import gunicorn_options
 from tests import docgen
 

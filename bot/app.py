@@ -22,8 +22,9 @@ from telegram.ext import (
 
 from bot import gate, handlers, replies, services, uploads
 from bot.progress import ProgressFollower
-from socrate import embedding, logs
+from socrate import logs
 from socrate.config import Settings
+from socrate.encoding import embedding
 
 log = logging.getLogger(__name__)
 FOLLOWER = "progress-follower"

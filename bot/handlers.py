@@ -12,11 +12,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import replies, services
-from socrate import documents, logs, search
+from socrate import logs, search
 from socrate.db import session_scope
+from socrate.db.models import Document
+from socrate.documents import service as documents
+from socrate.documents.lifecycle import ACTIVE, Status
 from socrate.errors import SocrateError
-from socrate.lifecycle import ACTIVE, Status
-from socrate.models import Document
 from socrate.telegram import users as telegram_users
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from socrate.documents.lifecycle import Status
 from socrate.errors import NotFound, ServiceUnavailable, SocrateError
-from socrate.lifecycle import Status
 from socrate.search import SearchResponse
 from socrate.telegram.chat_status import ChatStatus
 

@@ -11,8 +11,8 @@ from celery_config import make_celery
 from socrate import context
 from socrate.config import Settings
 from socrate.context import Context
-from socrate.queue import TaskQueue
 from socrate.ratelimit import RateLimiter
+from socrate.taskqueue import TaskQueue
 
 KEY = "socrate"
 

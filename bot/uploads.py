@@ -12,9 +12,11 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import replies, services
-from socrate import documents, filetypes, logs
+from socrate import logs
 from socrate.db import session_scope
+from socrate.documents import service as documents
 from socrate.errors import SocrateError
+from socrate.processing import filetypes
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024

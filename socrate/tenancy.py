@@ -9,9 +9,9 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, CursorResult, Row, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from socrate.db.models import ApiKey
 from socrate.db.prepared import Prepared
 from socrate.errors import NotFound
-from socrate.models import ApiKey
 
 T = TypeVar("T")
 

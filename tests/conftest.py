@@ -66,7 +66,7 @@ def services(
     tmp_path_factory: pytest.TempPathFactory, postgres: EmbeddedPostgres | None
 ) -> Iterator[dict[str, str]]:
     """Environment for the app and the worker: DATABASE_URL/REDIS_URL if set, else embedded servers."""
-    from socrate.embedded_redis import EmbeddedRedis
+    from socrate.ops.embedded_redis import EmbeddedRedis
 
     base = tmp_path_factory.mktemp("socrate")
     embedded = None
@@ -100,9 +100,8 @@ def services(
 
 @pytest.fixture(scope="session")
 def settings(services: dict[str, str]):
-    from socrate import migrate
     from socrate.config import Settings
-    from socrate.db import Base, make_engine
+    from socrate.db import Base, make_engine, migrate
 
     settings = Settings.from_env(services)
     engine = make_engine(settings.database_url)
@@ -116,7 +115,7 @@ def settings(services: dict[str, str]):
 
 
 def _drop_everything(engine, base) -> None:
-    from socrate import models  # noqa: F401
+    from socrate.db import models  # noqa: F401
 
     base.metadata.drop_all(engine)
     with engine.begin() as conn:
@@ -132,7 +131,7 @@ def celery_app(settings):
 
 @pytest.fixture(scope="session")
 def app(settings, celery_app):
-    from socrate.queue import TaskQueue
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     return create_app(settings, queue=TaskQueue(celery_app))
@@ -160,7 +159,7 @@ class TenantHandle:
 
 @pytest.fixture
 def make_tenant(ctx, settings):
-    from socrate import tenants
+    from socrate.accounts import tenants
 
     def factory(name: str = "acme") -> TenantHandle:
         with ctx.sessions() as session:
@@ -205,7 +204,7 @@ def search_rows(ctx, document_id: str) -> tuple[int, int]:
     """How many chunk and window rows the database holds for a document."""
     from sqlalchemy import func, select
 
-    from socrate.models import Chunk, Window
+    from socrate.db.models import Chunk, Window
 
     with ctx.read_engine.connect() as conn:
         chunks = conn.execute(select(func.count()).where(Chunk.document_id == document_id)).scalar_one()
@@ -224,7 +223,7 @@ def worker(services, settings, celery_app, tmp_path_factory) -> Iterator[Worker]
 @pytest.fixture(scope="module")
 def make_tenant_module(app, settings):
     """Tenants for module-scoped fixtures (same as make_tenant)."""
-    from socrate import tenants
+    from socrate.accounts import tenants
 
     def factory(name: str) -> TenantHandle:
         with app.extensions["socrate"].sessions() as session:
@@ -238,8 +237,8 @@ def make_tenant_module(app, settings):
 def isolated_stack(services, settings, tmp_path) -> Iterator[Stack]:
     """A private Redis with its own app and Celery client: workers started on it can be killed freely."""
     from celery_config import make_celery
-    from socrate.embedded_redis import EmbeddedRedis
-    from socrate.queue import TaskQueue
+    from socrate.ops.embedded_redis import EmbeddedRedis
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     redis_server = EmbeddedRedis(tmp_path / "redis").start()

@@ -15,9 +15,9 @@ import psutil
 from celery import Celery
 from flask import Flask
 
-from socrate.embedded_redis import EmbeddedRedis
 from socrate.ops import maintenance
-from socrate.queue import TaskQueue
+from socrate.ops.embedded_redis import EmbeddedRedis
+from socrate.taskqueue import TaskQueue
 from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ import io
 import pytest
 from sqlalchemy import select
 
-from socrate import accounts
-from socrate.models import Tenant, User
+from socrate.accounts import passwords
+from socrate.db.models import Tenant, User
 from tests import docgen
 from tests.web_session import PASSWORD, csrf_from, post_form, sign_up, unique_email
 
@@ -80,7 +80,7 @@ def test_login_answers_the_same_for_wrong_password_and_unknown_email(app) -> Non
     unknown = post_form(app.test_client(), "/login", email=unique_email("ghost"), password=PASSWORD)
     assert wrong.status_code == unknown.status_code == 401
     for response in (wrong, unknown):
-        assert accounts.WRONG_CREDENTIALS in response.get_data(as_text=True)
+        assert passwords.WRONG_CREDENTIALS in response.get_data(as_text=True)
 
 
 def test_login_then_logout_ends_the_session(app) -> None:
@@ -183,9 +183,9 @@ def test_pages_send_visitors_to_login_and_errors_are_pages_not_json(app) -> None
 
 
 def test_password_hashes_are_salted_scrypt_and_reject_anything_else() -> None:
-    first, second = accounts.hash_password(PASSWORD), accounts.hash_password(PASSWORD)
-    assert first != second and first.startswith(f"scrypt${accounts.SCRYPT_N}$")
-    assert accounts.verify_password(first, PASSWORD) and accounts.verify_password(second, PASSWORD)
-    assert not accounts.verify_password(first, PASSWORD + "!")
+    first, second = passwords.hash_password(PASSWORD), passwords.hash_password(PASSWORD)
+    assert first != second and first.startswith(f"scrypt${passwords.SCRYPT_N}$")
+    assert passwords.verify_password(first, PASSWORD) and passwords.verify_password(second, PASSWORD)
+    assert not passwords.verify_password(first, PASSWORD + "!")
     for stored in ("", "plaintext", "bcrypt$1$2$3$c2FsdA==$aGFzaA==", "scrypt$x$8$1$c2FsdA==$aGFzaA=="):
-        assert not accounts.verify_password(stored, PASSWORD)
+        assert not passwords.verify_password(stored, PASSWORD)

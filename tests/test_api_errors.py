@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select, update
 
-from socrate.models import Document, Tenant
+from socrate.db.models import Document, Tenant
 from tests import docgen, hostile
 from tests.conftest import upload, wait_done
 from tests.web_session import sign_up
@@ -74,7 +74,7 @@ def test_unsupported_or_mismatched_type_is_415(client, tenant, ctx, settings, fi
 
 
 def test_file_over_the_limit_is_413(settings, celery_app, make_tenant) -> None:
-    from socrate.queue import TaskQueue
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     small = create_app(settings.with_(max_upload_bytes=2048), queue=TaskQueue(celery_app))
@@ -105,8 +105,8 @@ def test_storage_quota_is_413_and_leaves_no_file(client, tenant, ctx, settings) 
 
 def test_broker_down_is_503_with_nothing_half_made(settings, make_tenant) -> None:
     from celery_config import make_celery
-    from socrate.embedded_redis import free_port
-    from socrate.queue import TaskQueue
+    from socrate.ops.embedded_redis import free_port
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     dead = settings.with_(redis_url=f"redis://127.0.0.1:{free_port()}/0")
@@ -253,8 +253,8 @@ def test_readyz_reports_each_component(client, worker) -> None:
 
 def test_readyz_is_503_when_redis_is_down(settings) -> None:
     from celery_config import make_celery
-    from socrate.embedded_redis import free_port
-    from socrate.queue import TaskQueue
+    from socrate.ops.embedded_redis import free_port
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     dead = settings.with_(redis_url=f"redis://127.0.0.1:{free_port()}/0")
@@ -265,8 +265,8 @@ def test_readyz_is_503_when_redis_is_down(settings) -> None:
 
 
 def test_database_down_is_503(settings, celery_app, tenant) -> None:
-    from socrate.embedded_redis import free_port
-    from socrate.queue import TaskQueue
+    from socrate.ops.embedded_redis import free_port
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     dead = settings.with_(database_url=f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/none")
@@ -279,7 +279,7 @@ def test_database_down_is_503(settings, celery_app, tenant) -> None:
 
 
 def test_a_revoked_key_is_refused_at_once(client, tenant, ctx) -> None:
-    from socrate.models import ApiKey, utcnow
+    from socrate.db.models import ApiKey, utcnow
 
     doc_id = upload(client, tenant, docgen.txt(), "doc.txt").get_json()["document_id"]
     assert client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers).status_code == 200

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from socrate import migrate
 from socrate.config import Settings
-from socrate.db import make_engine
+from socrate.db import make_engine, migrate
 from tests.databases import empty_database
 from tests.web_session import sign_up
 

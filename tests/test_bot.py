@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from socrate.models import Document, LinkCode, User, utcnow
+from socrate.db.models import Document, LinkCode, User, utcnow
 from socrate.telegram import users as telegram_users
 from tests import docgen
 from tests.bot_support import bot_env, final_status, percentages, reply_to, status_messages

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from socrate.embedded_redis import free_port
+from socrate.ops.embedded_redis import free_port
 from tests import docgen
 from tests.bot_support import FINAL_MARKS, bot_env, final_status, percentages, reply_to, status_messages
 from tests.fake_telegram import FakeTelegram

@@ -119,7 +119,7 @@ def test_stats_counts_statuses_tenants_and_queues(capsys, ctx) -> None:
 
 
 def test_cleanup_dry_run_lists_without_removing_and_cleanup_removes(capsys, client, ctx, tenant) -> None:
-    from socrate.models import Document, utcnow
+    from socrate.db.models import Document, utcnow
 
     doc_id = upload(client, tenant, docgen.txt("en", count=2), "old.txt").get_json()["document_id"]
     with ctx.sessions() as session:
@@ -142,7 +142,7 @@ def _selftest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
 
 
 def test_selftest_passes_every_step_against_a_running_deployment(services, ctx, worker, tmp_path) -> None:
-    from socrate import tenants
+    from socrate.accounts import tenants
 
     with ctx.sessions() as session:
         before = tenants.count(session)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench.stack import running_stack
-from socrate.extract import TOO_COMPLEX
+from socrate.processing.extract import TOO_COMPLEX
 from tests import docgen, hostile
 
 LONG = docgen.txt("en", count=300)

@@ -11,8 +11,8 @@ import time
 import pytest
 from sqlalchemy import text, update
 
-from socrate.embedded_redis import EmbeddedRedis
-from socrate.models import Tenant
+from socrate.db.models import Tenant
+from socrate.ops.embedded_redis import EmbeddedRedis
 from tests import docgen
 from tests.conftest import TenantHandle, search_rows, upload
 

@@ -7,7 +7,7 @@ import json
 
 from sqlalchemy import func, select, update
 
-from socrate.models import Document, Tenant
+from socrate.db.models import Document, Tenant
 from tests import docgen
 from tests.conftest import upload, wait_done
 from tests.hostile import CASES

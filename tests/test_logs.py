@@ -62,7 +62,7 @@ def test_a_request_logs_its_request_id_and_tenant_and_echoes_the_id(client, tena
     lines = parse(fmt, out.getvalue())
     queued = next(line for line in lines if line["event"] == "document queued")
     assert queued["request_id"] == generated and queued["tenant_id"] == tenant.id
-    assert queued["level"] == "info" and queued["logger"] == "socrate.documents" and queued["ts"]
+    assert queued["level"] == "info" and queued["logger"] == "socrate.documents.service" and queued["ts"]
 
 
 def test_an_unusable_request_id_is_replaced(client) -> None:
@@ -75,7 +75,7 @@ def test_a_service_line_carries_the_bound_ids_and_survives_awkward_text(fmt) -> 
     from socrate import logs
 
     with captured(fmt) as out, logs.bound(tenant_id="t1", document_id="d1", task_id="k1"):
-        logging.getLogger("socrate.processing").warning(
+        logging.getLogger("socrate.processing.pipeline").warning(
             'odd "text"\nsecond line = x', extra={"fields": {"n": 3}}
         )
     (line,) = parse(fmt, out.getvalue())
@@ -100,7 +100,11 @@ def test_worker_lines_carry_task_document_and_tenant_ids(client, tenant, worker)
             break
         time.sleep(0.1)
     assert ready is not None, lines
-    assert ready["tenant_id"] == tenant.id and ready["task_id"] and ready["logger"] == "socrate.processing"
+    assert (
+        ready["tenant_id"] == tenant.id
+        and ready["task_id"]
+        and ready["logger"] == "socrate.processing.pipeline"
+    )
 
 
 def test_gunicorn_access_lines_use_the_same_format(services, settings, tmp_path) -> None:

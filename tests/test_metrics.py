@@ -12,7 +12,7 @@ TOKEN = "metrics-secret"
 
 
 def _app(settings, celery_app, token: str = TOKEN):
-    from socrate.queue import TaskQueue
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     return create_app(settings.with_(metrics_token=token), queue=TaskQueue(celery_app))
@@ -57,7 +57,7 @@ def test_every_status_and_queue_is_reported(metrics_client) -> None:
 
 def test_queue_depth_counts_documents_nobody_has_taken_yet(isolated_stack, make_tenant) -> None:
     """A private broker with no worker: every upload waits in the documents queue."""
-    from socrate.queue import TaskQueue
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     stack_settings = isolated_stack.app.extensions["socrate"].settings

@@ -1,4 +1,4 @@
-"""The worker's pipeline (socrate.processing) run in-process with a fake encoder: every outcome a run
+"""The worker's pipeline (socrate.processing.pipeline) run in-process with a fake encoder: every outcome a run
 can have, on the suite's database and storage, without a Celery worker or the embedding model."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select, update
 
-from socrate import documents, processing
 from socrate.config import Settings
 from socrate.context import Context
-from socrate.models import Chunk, Document, Tenant
+from socrate.db.models import Chunk, Document, Tenant
+from socrate.documents import service as documents
+from socrate.processing import pipeline
 from tests import docgen
 from tests.conftest import TenantHandle
 from tests.fakes import CHUNK_CHARS, FakeEncoder, KeptQueue
@@ -35,7 +36,7 @@ def _queued(
 
 def _run(ctx: Context, settings: Settings, tenant: TenantHandle, doc_id: str, task_id: str,
          encoder: Callable[[], object] = FakeEncoder) -> str:  # fmt: skip
-    return processing.process(ctx.sessions, tenant.id, doc_id, task_id=task_id, storage=ctx.storage,
+    return pipeline.process(ctx.sessions, tenant.id, doc_id, task_id=task_id, storage=ctx.storage,
                               settings=settings, get_encoder=encoder)  # type: ignore[arg-type]  # fmt: skip
 
 
@@ -98,7 +99,7 @@ def test_a_tenant_at_its_cap_waits_without_spending_an_attempt(ctx, settings, ma
     busy_id, _ = _queued(ctx, settings, tenant, docgen.txt(), "running.txt")
     _set(ctx, busy_id, status="processing")
     doc_id, task_id = _queued(ctx, settings, tenant, docgen.txt(), "waiting.txt")
-    with pytest.raises(processing.Busy):
+    with pytest.raises(pipeline.Busy):
         _run(ctx, settings, tenant, doc_id, task_id)
     assert (_row(ctx, doc_id).status, _row(ctx, doc_id).attempts) == ("queued", 0)
 
@@ -115,12 +116,12 @@ def test_an_encoder_bug_fails_with_the_internal_reason(ctx, settings, tenant) ->
     doc_id, task_id = _queued(ctx, settings, tenant, docgen.txt(), "a.txt")
     assert _run(ctx, settings, tenant, doc_id, task_id, lambda: _Crashing(RuntimeError("bug"))) == "failed"
     doc = _row(ctx, doc_id)
-    assert doc.error_message == processing.INTERNAL and "bug" not in doc.error_message
+    assert doc.error_message == pipeline.INTERNAL and "bug" not in doc.error_message
 
 
 def test_a_temporary_problem_is_retried_and_said_so(ctx, settings, tenant) -> None:
     doc_id, task_id = _queued(ctx, settings, tenant, docgen.txt(), "a.txt")
-    with pytest.raises(processing.Transient) as raised:
+    with pytest.raises(pipeline.Transient) as raised:
         _run(ctx, settings, tenant, doc_id, task_id, lambda: _Crashing(ConnectionError("redis went away")))
     assert raised.value.attempts == 1
     doc = _row(ctx, doc_id)

@@ -25,9 +25,8 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from socrate import migrate
-from socrate.db import Base
-from socrate.embedded_redis import free_port
+from socrate.db import Base, migrate
+from socrate.ops.embedded_redis import free_port
 from tests.databases import empty_database
 from tests.deploy import ROOT, process_types
 from tests.fake_telegram import FakeTelegram

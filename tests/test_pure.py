@@ -14,13 +14,15 @@ from typing import cast
 import pytest
 from werkzeug.datastructures import FileStorage, Headers
 
-from socrate import extract, filetypes, lifecycle, textfields
-from socrate.budget import Budget, OverBudget, cpu_limit
+from socrate import textfields
 from socrate.config import Settings
+from socrate.db.models import Document
+from socrate.documents import lifecycle
+from socrate.documents.lifecycle import Status, Transition
 from socrate.errors import BadRequest, Conflict, NotFound, ProcessingError, UnsupportedType
-from socrate.extract import TOO_COMPLEX, extract_text
-from socrate.lifecycle import Status, Transition
-from socrate.models import Document
+from socrate.processing import extract, filetypes
+from socrate.processing.budget import Budget, OverBudget, cpu_limit
+from socrate.processing.extract import TOO_COMPLEX, extract_text
 from socrate.tenancy import canonical_id
 from socrate.web.forms import client_filename
 from socrate.web.gunicorn_errors import write_json_error

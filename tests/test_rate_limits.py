@@ -10,7 +10,7 @@ from tests.conftest import upload
 
 @pytest.fixture
 def limited_app(settings, celery_app):
-    from socrate.queue import TaskQueue
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     return create_app(
@@ -36,8 +36,8 @@ def test_uploads_are_limited_per_tenant(limited_app, make_tenant) -> None:
 
 
 def test_limits_fail_open_when_redis_is_down(settings, celery_app, make_tenant) -> None:
-    from socrate.embedded_redis import free_port
-    from socrate.queue import TaskQueue
+    from socrate.ops.embedded_redis import free_port
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     dead = settings.with_(redis_url=f"redis://127.0.0.1:{free_port()}/0", rate_limit_per_minute=1)
@@ -75,7 +75,7 @@ def _attempt(app, path: str, email: str, password: str, address: str, **headers:
 
 
 def test_log_in_failures_are_throttled_per_account_and_per_address(settings, celery_app) -> None:
-    from socrate.queue import TaskQueue
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
     from tests.web_session import PASSWORD, sign_up, unique_email
 
@@ -100,7 +100,7 @@ def test_log_in_failures_are_throttled_per_account_and_per_address(settings, cel
 
 
 def test_sign_ups_are_throttled_per_address_behind_the_configured_proxy(settings, celery_app) -> None:
-    from socrate.queue import TaskQueue
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
     from tests.web_session import PASSWORD, unique_email
 

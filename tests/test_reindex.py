@@ -9,10 +9,12 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import insert, update
 
-from socrate import context, migrate, search, tenants
+from socrate import context, search
+from socrate.accounts import tenants
 from socrate.config import Settings
+from socrate.db import migrate
+from socrate.db.models import Document, utcnow
 from socrate.encoding.factory import get_encoder
-from socrate.models import Document, utcnow
 from tests import docgen
 from tests.conftest import search_rows
 from tests.databases import empty_database

@@ -13,10 +13,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from socrate import processing
-from socrate.models import Document, LinkCode, Tenant, utcnow
+from socrate.db.models import Document, LinkCode, Tenant, utcnow
 from socrate.ops import maintenance
-from socrate.queue import TaskQueue
+from socrate.processing import pipeline
+from socrate.taskqueue import TaskQueue
 from tests import docgen
 from tests.conftest import search_rows, upload, wait_done
 from tests.processes import ROOT
@@ -110,7 +110,7 @@ def test_redelivered_task_reuses_the_finished_outputs(client, worker, tenant, ct
     before = index.stat().st_mtime_ns
 
     def run(task_id: str) -> str:
-        return processing.process(ctx.sessions, tenant.id, doc_id, task_id=task_id, storage=ctx.storage,
+        return pipeline.process(ctx.sessions, tenant.id, doc_id, task_id=task_id, storage=ctx.storage,
                                   settings=settings)  # fmt: skip
 
     assert run(doc.task_id) == "ready" and index.stat().st_mtime_ns == before
@@ -134,7 +134,7 @@ def test_recovery_requeues_a_document_no_worker_holds(client, worker, tenant, ct
 
 def test_recovery_fails_a_document_out_of_attempts(client, worker, tenant, ctx, celery_app) -> None:
     doc_id = _ready_document(client, tenant)
-    _set(ctx, doc_id, status="processing", task_id=str(uuid.uuid4()), attempts=processing.MAX_ATTEMPTS,
+    _set(ctx, doc_id, status="processing", task_id=str(uuid.uuid4()), attempts=pipeline.MAX_ATTEMPTS,
          updated_at=utcnow() - timedelta(hours=1), heartbeat_at=utcnow() - timedelta(hours=1),
          started_at=utcnow() - timedelta(minutes=61))  # fmt: skip
     maintenance.recover_stuck(ctx, TaskQueue(celery_app))

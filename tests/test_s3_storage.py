@@ -24,13 +24,15 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from socrate import documents, processing, tenants
-from socrate.embedded_redis import free_port
+from socrate.accounts import tenants
+from socrate.db.models import Document, Tenant, utcnow
+from socrate.documents import service as documents
 from socrate.errors import BadRequest, NotFound, TooLarge, UnsupportedType
-from socrate.models import Document, Tenant, utcnow
 from socrate.ops import maintenance
-from socrate.queue import TaskQueue
+from socrate.ops.embedded_redis import free_port
+from socrate.processing import pipeline
 from socrate.storage.s3 import PART_BYTES, S3Storage
+from socrate.taskqueue import TaskQueue
 from tests import docgen
 from tests.conftest import upload
 from tests.fakes import FakeEncoder, KeptQueue
@@ -204,7 +206,7 @@ def test_runs_on_s3_leave_exactly_one_set_of_outputs(s3, ctx, tenant, s3_setting
     s3.client.put_object(Bucket=s3.bucket, Key=f"{prefix}/runs/crashed/memory.faiss", Body=b"partial")
 
     def run(task_id: str) -> str:
-        return processing.process(ctx.sessions, tenant.id, doc_id, task_id=task_id, storage=s3,
+        return pipeline.process(ctx.sessions, tenant.id, doc_id, task_id=task_id, storage=s3,
                                   settings=s3_settings, get_encoder=FakeEncoder)  # fmt: skip
 
     def one_set() -> str:

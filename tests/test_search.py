@@ -155,7 +155,7 @@ def test_a_question_matching_one_passage_returns_that_passage_alone(library) -> 
 
 
 def test_deleting_a_document_or_a_tenant_removes_its_search_rows(app, worker, make_tenant, ctx) -> None:
-    from socrate import tenants
+    from socrate.accounts import tenants
 
     client = app.test_client()
     tenant = make_tenant("rows")
@@ -253,7 +253,7 @@ def test_each_lexeme_stays_a_literal_inside_the_tsquery(ctx, lexeme) -> None:
 
 
 def test_a_document_queued_again_leaves_search_until_it_is_ready(app, worker, make_tenant, ctx) -> None:
-    from socrate import documents
+    from socrate.documents import service as documents
     from tests.fakes import KeptQueue  # the new run is never sent: the document stays queued
 
     client, tenant = app.test_client(), make_tenant("requeued")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from socrate.extract import Extracted, normalise
+from socrate.processing.extract import Extracted, normalise
 from socrate.search import fusion, snippets
 from socrate.search.fusion import Candidate, Frequencies, Term
 
@@ -110,7 +110,7 @@ def test_the_web_process_embeds_questions_exactly_as_the_worker_embeds_text() ->
     (a drift would silently move every question away from the windows the worker stored)."""
     import numpy as np
 
-    from socrate import embedding
+    from socrate.encoding import embedding
 
     embedder = embedding.get_embedder()
     embedder.trace_for_queries()  # what preload() does in the web process and the bot

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from socrate.context import Context
-from socrate.models import LoginSession, User, utcnow
+from socrate.db.models import LoginSession, User, utcnow
 from socrate.ops import maintenance
 from tests.web_session import PASSWORD, WebUser, csrf_from, post_form, sign_up
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from socrate.db.models import LinkCode
 from socrate.errors import Conflict
-from socrate.models import LinkCode
 from socrate.telegram import users as telegram_users
 from tests.web_session import sign_up
 
@@ -28,7 +28,7 @@ def test_a_logged_in_user_gets_a_one_time_code_that_links_a_chat_to_their_tenant
 
 
 def test_deep_link_uses_the_configured_bot_username(settings, celery_app) -> None:
-    from socrate.queue import TaskQueue
+    from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     app = create_app(settings.with_(telegram_bot_username="socrate_bot"), queue=TaskQueue(celery_app))

@@ -11,7 +11,7 @@ import pytest
 
 from socrate.config import Settings
 from socrate.encoding import detect_language
-from socrate.extract import decode_text, normalise
+from socrate.processing.extract import decode_text, normalise
 from tests import docgen
 from tests.processes import ROOT
 
@@ -79,6 +79,6 @@ def test_migrations_match_the_models(settings) -> None:
     """The schema Alembic builds is exactly what the models describe (no forgotten migration)."""
     from alembic import command
 
-    from socrate.migrate import alembic_config
+    from socrate.db.migrate import alembic_config
 
     command.check(alembic_config(settings.database_url))

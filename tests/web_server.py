@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from socrate.embedded_redis import free_port
+from socrate.ops.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

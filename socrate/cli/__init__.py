@@ -9,8 +9,8 @@ from socrate import logs
 from socrate.cli import admin, selftest
 from socrate.config import Settings
 from socrate.db import embedded
+from socrate.documents.lifecycle import Status
 from socrate.errors import SocrateError
-from socrate.lifecycle import Status
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:

@@ -11,13 +11,14 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from socrate import apikeys, context, metrics, migrate, tenants
+from socrate import context
+from socrate.accounts import apikeys, tenants
 from socrate.config import Settings
 from socrate.context import Context
-from socrate.db import session_scope
-from socrate.ops import maintenance, operators
-from socrate.queue import TaskQueue
+from socrate.db import migrate, session_scope
+from socrate.ops import maintenance, metrics, operators
 from socrate.search import reindex as search_reindex
+from socrate.taskqueue import TaskQueue
 
 
 def _ctx(settings: Settings) -> Context:

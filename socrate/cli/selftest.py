@@ -16,11 +16,12 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from socrate import context, tenants
+from socrate import context
+from socrate.accounts import tenants
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.db import session_scope
-from socrate.lifecycle import Status
+from socrate.documents.lifecycle import Status
 from socrate.ops import health
 
 DEFAULT_URL = "http://127.0.0.1:5000"
@@ -124,7 +125,7 @@ class Selftest:
 
     def worker(self) -> str:
         from celery_config import make_celery
-        from socrate.queue import TaskQueue
+        from socrate.taskqueue import TaskQueue
 
         count = TaskQueue(make_celery(self.settings)).ping_workers(timeout=self.worker_timeout)
         if count < 1:

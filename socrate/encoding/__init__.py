@@ -1,7 +1,7 @@
 """Text -> searchable memory: token chunking, language, and the encoder interface.
 
 The memvid stack is imported lazily (``socrate.encoding.factory.get_encoder``): only the worker needs it; the
-web process embeds questions with ``socrate.embedding`` alone.
+web process embeds questions with ``socrate.encoding.embedding`` alone.
 """
 
 from __future__ import annotations

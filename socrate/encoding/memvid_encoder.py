@@ -18,7 +18,6 @@ from memvid.index import IndexManager
 from numpy.typing import NDArray
 from sentence_transformers import SentenceTransformer
 
-from socrate.embedding import DIMENSIONS, Embedder, get_embedder
 from socrate.encoding import (
     MEMVID_CHAR_LIMIT,
     Chunks,
@@ -30,6 +29,7 @@ from socrate.encoding import (
     covering_spans,
     spread_windows,
 )
+from socrate.encoding.embedding import DIMENSIONS, Embedder, get_embedder
 
 EMBED_BATCH = 8
 STEM = "memory"

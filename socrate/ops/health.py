@@ -7,7 +7,7 @@ from typing import Any
 import redis
 from sqlalchemy import Engine, text
 
-from socrate.queue import TaskQueue
+from socrate.taskqueue import TaskQueue
 
 CHECK_TIMEOUT = 1.5
 PGVECTOR_VERSION = text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")

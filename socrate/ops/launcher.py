@@ -12,10 +12,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from socrate import context, migrate, tenants
+from socrate import context
+from socrate.accounts import tenants
 from socrate.config import Settings, keep_files_private
-from socrate.db import embedded, session_scope
-from socrate.embedded_redis import EmbeddedRedis
+from socrate.db import embedded, migrate, session_scope
+from socrate.ops.embedded_redis import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: socrate/ops/launcher.py
 STOP_GRACE_SECONDS = 20

@@ -15,13 +15,16 @@ import redis
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from socrate import documents, leases, lifecycle, logs
+from socrate import logs
 from socrate.context import Context
 from socrate.db import session_scope
-from socrate.lifecycle import ACTIVE, Status, Transition
-from socrate.models import Document, LinkCode, LoginSession, Tenant, utcnow
-from socrate.processing import MAX_ATTEMPTS
-from socrate.queue import TaskQueue
+from socrate.db.models import Document, LinkCode, LoginSession, Tenant, utcnow
+from socrate.documents import lifecycle
+from socrate.documents import service as documents
+from socrate.documents.lifecycle import ACTIVE, Status, Transition
+from socrate.processing import leases
+from socrate.processing.pipeline import MAX_ATTEMPTS
+from socrate.taskqueue import TaskQueue
 
 log = logging.getLogger(__name__)
 TEMP_MAX_AGE_SECONDS = 3600

@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from socrate import documents, lifecycle
-from socrate.lifecycle import ACTIVE, Status
-from socrate.models import Document, Tenant, iso
-from socrate.queue import TaskQueue
+from socrate.db.models import Document, Tenant, iso
+from socrate.documents import lifecycle
+from socrate.documents import service as documents
+from socrate.documents.lifecycle import ACTIVE, Status
+from socrate.taskqueue import TaskQueue
 
 
 def failed_report(session: Session, limit: int = 100) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, text
 
-from socrate.models import Window
+from socrate.db.models import Window
 from socrate.search import passages
 from socrate.search.fusion import Candidate, Frequencies, Term
 from socrate.search.passages import tsquery_any

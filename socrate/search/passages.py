@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, text
 
-from socrate.models import Window
+from socrate.db.models import Window
 from socrate.search import snippets
 from socrate.search.snippets import Span
 

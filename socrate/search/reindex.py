@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from socrate.context import Context
 from socrate.db import session_scope
+from socrate.db.models import Chunk, Document
+from socrate.documents.lifecycle import Status
 from socrate.encoding import Windows
-from socrate.lifecycle import Status
-from socrate.models import Chunk, Document
 from socrate.search import store
 from socrate.storage import Storage
 from socrate.tenancy import get_owned

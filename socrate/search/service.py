@@ -24,11 +24,12 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, text
 
-from socrate import embedding, logs
+from socrate import logs
 from socrate.context import Context
+from socrate.db.models import Document
+from socrate.documents.lifecycle import Status
+from socrate.encoding import embedding
 from socrate.errors import BadRequest
-from socrate.lifecycle import Status
-from socrate.models import Document
 from socrate.search import candidates, fusion, passages, store
 from socrate.search.candidates import Scope
 from socrate.search.fusion import Candidate, Frequencies, Term

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from socrate.extract import HIGHLIGHT_MARKS
+from socrate.processing.extract import HIGHLIGHT_MARKS
 
 START, STOP = HIGHLIGHT_MARKS[0], HIGHLIGHT_MARKS[1]
 SNIPPET_CHARS = 320

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
+from socrate.db.models import Chunk, Window
 from socrate.encoding import Windows
-from socrate.models import Chunk, Window
 
 # langdetect's codes -> PostgreSQL's Snowball stemmers (migration 0004 makes an unaccented socrate_* copy
 # of each); any other language is indexed word for word.

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
 
-from socrate.lifecycle import FINAL
-from socrate.models import Document, utcnow
+from socrate.db.models import Document, utcnow
+from socrate.documents.lifecycle import FINAL
 
 MAX_FOLLOWED = 500
 

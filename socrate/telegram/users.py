@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from socrate import logs, tenants
+from socrate import logs
+from socrate.accounts import tenants
 from socrate.config import Settings
+from socrate.db.models import LinkCode, User, utcnow
 from socrate.errors import BadRequest, Conflict, NotFound
-from socrate.models import LinkCode, User, utcnow
 from socrate.tenancy import select_owned
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from socrate import context, logs
 from socrate.config import Settings
-from socrate.queue import TaskQueue
 from socrate.ratelimit import RateLimiter
+from socrate.taskqueue import TaskQueue
 
 log = logging.getLogger(__name__)
 PAGE_HEADERS = {
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     )
     app.session_interface = CookieSessions(settings.session_cookie_secure)
     app.extensions["socrate"] = context.build(settings)
-    app.extensions["socrate.queue"] = queue
+    app.extensions["socrate.taskqueue"] = queue
     app.extensions["socrate.ratelimit"] = RateLimiter(settings.redis_url) if settings.redis_url else None
     blueprints = (api, keys, search, telegram, health, metrics, auth, dashboard, account)
     for blueprint in (module.bp for module in blueprints):

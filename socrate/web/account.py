@@ -6,9 +6,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 
-from socrate import accounts, logins
+from socrate.accounts import logins, passwords
+from socrate.db.models import User
 from socrate.errors import SocrateError
-from socrate.models import User
 from socrate.web import csrf
 from socrate.web.auth import gate, log_in
 from socrate.web.dashboard import login_required
@@ -45,7 +45,7 @@ def change_password() -> ResponseReturnValue:
     csrf.check()
     you = _you()
     try:
-        ended = accounts.change_password(
+        ended = passwords.change_password(
             session(), you.user_id, request.form.get("current_password", ""),
             request.form.get("new_password", ""), gate(),
         )  # fmt: skip

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
-from socrate import documents
+from socrate.documents import service as documents
 from socrate.errors import BadRequest
 from socrate.web import forms, polling
 from socrate.web.deps import (

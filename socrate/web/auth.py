@@ -1,4 +1,4 @@
-"""Sign-up, log-in and log-out pages: thin views over socrate.accounts, cookie session + CSRF."""
+"""Sign-up, log-in and log-out pages: thin views over socrate.accounts.passwords, cookie session + CSRF."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 
-from socrate import accounts, logins
+from socrate.accounts import logins, passwords
+from socrate.db.models import User
 from socrate.errors import SocrateError
-from socrate.models import User
 from socrate.web import csrf
 from socrate.web.deps import SESSION_TOKEN, ctx, current_login, session
 from socrate.web.errors import headers_for, status_for
@@ -57,24 +57,26 @@ def _account_form(page: str, action: Callable[[str, str], User]) -> ResponseRetu
     return redirect(url_for("dashboard.documents"))
 
 
-def gate() -> accounts.Gate | None:
+def gate() -> passwords.Gate | None:
     """Attempts counted per client address (the proxy's X-Forwarded-For with TRUSTED_PROXY_HOPS)."""
     limiter = current_app.extensions["socrate.ratelimit"]
     return (
-        accounts.Gate.of(limiter, request.remote_addr or "-", ctx().settings) if limiter is not None else None
+        passwords.Gate.of(limiter, request.remote_addr or "-", ctx().settings)
+        if limiter is not None
+        else None
     )
 
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup() -> ResponseReturnValue:
     return _account_form(
-        "signup", lambda email, pw: accounts.signup(session(), email, pw, ctx().settings, gate())
+        "signup", lambda email, pw: passwords.signup(session(), email, pw, ctx().settings, gate())
     )
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    return _account_form("login", lambda email, pw: accounts.authenticate(session(), email, pw, gate()))
+    return _account_form("login", lambda email, pw: passwords.authenticate(session(), email, pw, gate()))
 
 
 @bp.post("/logout")

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
 
-from socrate.filetypes import ALLOWED, KINDS
+from socrate.processing.filetypes import ALLOWED, KINDS
 from socrate.web.deps import ctx, current_login
 
 bp = Blueprint("dashboard", __name__)

@@ -13,12 +13,13 @@ from flask import session as cookie_session
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from socrate import apikeys, logins, logs
+from socrate import logs
+from socrate.accounts import apikeys, logins
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.errors import Forbidden, ServiceUnavailable, Unauthorized
-from socrate.queue import TaskQueue
 from socrate.ratelimit import Limit, RateLimiter
+from socrate.taskqueue import TaskQueue
 from socrate.web import csrf
 
 SESSION_TOKEN = "sid"  # the log-in's token, set by web/auth.py; the login_sessions row decides
@@ -32,7 +33,7 @@ def ctx() -> Context:
 
 
 def queue() -> TaskQueue:
-    q: TaskQueue | None = current_app.extensions["socrate.queue"]
+    q: TaskQueue | None = current_app.extensions["socrate.taskqueue"]
     if q is None:
         raise ServiceUnavailable("The job queue is not configured")
     return q

@@ -18,5 +18,5 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     c = ctx()
-    report = health.readiness(c.engine, c.settings.redis_url, current_app.extensions["socrate.queue"])
+    report = health.readiness(c.engine, c.settings.redis_url, current_app.extensions["socrate.taskqueue"])
     return jsonify(report), 200 if report["ready"] else 503

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from socrate import apikeys
+from socrate.accounts import apikeys
 from socrate.web.deps import require_user, session
 
 bp = Blueprint("keys", __name__, url_prefix="/api/keys")

@@ -9,7 +9,7 @@ import hmac
 
 from flask import Blueprint, Response
 
-from socrate import metrics
+from socrate.ops import metrics
 from socrate.web.deps import bearer_token, ctx
 
 bp = Blueprint("metrics", __name__)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.http import parse_etags
 
-from socrate import documents, logs
+from socrate import logs
+from socrate.documents import service as documents
 from socrate.web.deps import bearer_from, count_key, request_id_for
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, g, jsonify
 
-from socrate.models import iso
+from socrate.db.models import iso
 from socrate.telegram import users as telegram_users
 from socrate.web.deps import ctx, require_tenant, require_user, session
 

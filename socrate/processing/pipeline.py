@@ -24,14 +24,17 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from socrate import embedding, encoding, leases, lifecycle, logs, metrics
+from socrate import encoding, logs
 from socrate.config import Settings
 from socrate.db import session_scope
-from socrate.encoding import Encoder, factory
+from socrate.db.models import Document, Tenant, utcnow
+from socrate.documents import lifecycle
+from socrate.documents.lifecycle import Status, Transition
+from socrate.encoding import Encoder, embedding, factory
 from socrate.errors import NotFound, ProcessingError
-from socrate.extract import extract_text
-from socrate.lifecycle import Status, Transition
-from socrate.models import Document, Tenant, utcnow
+from socrate.ops import metrics
+from socrate.processing import leases
+from socrate.processing.extract import extract_text
 from socrate.search import store
 from socrate.storage import Storage
 from socrate.tenancy import get_owned, select_owned

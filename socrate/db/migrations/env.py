@@ -5,9 +5,12 @@ from typing import Any
 
 from alembic import context
 
-from socrate import models  # noqa: F401  (registers tables on Base.metadata)
 from socrate.config import Settings
-from socrate.db import Base, make_engine
+from socrate.db import (
+    Base,
+    make_engine,
+    models,  # noqa: F401  (registers tables on Base.metadata)
+)
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url

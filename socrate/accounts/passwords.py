@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from socrate import logins, logs, tenants, textfields
+from socrate import logs, textfields
+from socrate.accounts import logins, tenants
 from socrate.config import Settings
+from socrate.db.models import User
 from socrate.errors import BadRequest, Conflict, Unauthorized
-from socrate.models import User
 from socrate.ratelimit import Limit, RateLimiter
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
 from socrate import logs
-from socrate.lifecycle import Status
-from socrate.models import Document
-from socrate.queue import DOCUMENTS_QUEUE, MAINTENANCE_QUEUE
+from socrate.db.models import Document
+from socrate.documents.lifecycle import Status
+from socrate.taskqueue import DOCUMENTS_QUEUE, MAINTENANCE_QUEUE
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from socrate import textfields
+from socrate.db.models import ApiKey, iso, utcnow
 from socrate.errors import BadRequest, NotFound, Unauthorized
-from socrate.models import ApiKey, iso, utcnow
 from socrate.tenancy import get_owned, select_owned
 
 PREFIX_LEN = 12

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from socrate import logs
 from socrate.db import session_scope
+from socrate.db.models import Document, utcnow
+from socrate.documents.lifecycle import Status
 from socrate.errors import NotFound
-from socrate.lifecycle import Status
-from socrate.models import Document, utcnow
 from socrate.tenancy import update_owned
 
 log = logging.getLogger(__name__)

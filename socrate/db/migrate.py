@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from socrate.db import make_engine
 from socrate.errors import DatabaseUnsupported
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MIN_SERVER = 150000  # server_version_num of PostgreSQL 15
 EXTENSIONS = ("vector", "unaccent", "btree_gin")
 INSUFFICIENT_PRIVILEGE = "42501"
@@ -30,7 +30,7 @@ INSTALL_PGVECTOR = (
 
 def alembic_config(database_url: str) -> Config:
     cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "socrate" / "migrations"))
+    cfg.set_main_option("script_location", str(Path(__file__).resolve().parent / "migrations"))
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return cfg
 

@@ -25,8 +25,8 @@ from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socrate.db import Base
-from socrate.embedding import DIMENSIONS
-from socrate.lifecycle import Status
+from socrate.documents.lifecycle import Status
+from socrate.encoding.embedding import DIMENSIONS
 
 DOCUMENT_SOURCES = ("web", "api", "telegram")
 TELEGRAM_PENDING = text("telegram_chat_id IS NOT NULL AND telegram_notified_at IS NULL")

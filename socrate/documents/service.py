@@ -15,14 +15,18 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from socrate import apikeys, filetypes, lifecycle, logs, metrics, textfields
+from socrate import logs, textfields
+from socrate.accounts import apikeys
 from socrate.config import Settings
+from socrate.db.models import DOCUMENT_SOURCES, Document, Tenant, iso, utcnow
+from socrate.documents import lifecycle
+from socrate.documents.lifecycle import ACTIVE, Status, Transition
 from socrate.errors import BadRequest, Conflict, NotFound, QuotaExceeded, ServiceUnavailable, Unauthorized
-from socrate.lifecycle import ACTIVE, Status, Transition
-from socrate.models import DOCUMENT_SOURCES, Document, Tenant, iso, utcnow
-from socrate.queue import DocumentQueue
+from socrate.ops import metrics
+from socrate.processing import filetypes
 from socrate.search import store
 from socrate.storage import Storage
+from socrate.taskqueue import DocumentQueue
 from socrate.tenancy import get_key_and_owned_columns, get_owned, get_owned_columns, select_owned
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
+from socrate.db.models import LoginSession, User, utcnow
 from socrate.errors import NotFound
-from socrate.models import LoginSession, User, utcnow
 from socrate.tenancy import canonical_id
 
 SESSION_NOT_FOUND = "Session not found"

@@ -9,10 +9,11 @@ from sqlalchemy import CursorResult, func, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
-from socrate import apikeys, logs
+from socrate import logs
+from socrate.accounts import apikeys
 from socrate.config import Settings
+from socrate.db.models import ApiKey, Document, Tenant, iso
 from socrate.errors import BadRequest, NotFound
-from socrate.models import ApiKey, Document, Tenant, iso
 from socrate.storage import Storage
 
 log = logging.getLogger(__name__)

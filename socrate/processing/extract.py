@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from socrate import logs
-from socrate.budget import Budget, OverBudget
 from socrate.config import Settings
 from socrate.errors import ProcessingError
+from socrate.processing.budget import Budget, OverBudget
 
 log = logging.getLogger(__name__)
 NO_TEXT = "No text could be extracted from this document"

@@ -1,0 +1,2 @@
+"""The worker side of a document: the run itself (pipeline), which files we accept (filetypes), text
+extraction (extract) under CPU budgets (budget), and the lease that proves a run is alive (leases)."""
