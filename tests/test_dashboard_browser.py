@@ -176,7 +176,7 @@ def test_failed_and_rejected_uploads_show_their_errors(page, worker, tmp_path) -
 
 def test_cancel_then_retry_from_the_grid(page, worker, tmp_path) -> None:
     sign_up(page)
-    long_text = docgen.txt("en", count=900)
+    long_text = docgen.txt("en", count=300)
     page.set_input_files(
         "#file-input", files=[{"name": "long.txt", "mimeType": "text/plain", "buffer": long_text}]
     )

@@ -16,7 +16,7 @@ from socrate.ops.embedded_redis import EmbeddedRedis
 from tests import docgen
 from tests.conftest import TenantHandle, search_rows, upload
 
-LONG = docgen.txt("en", count=900)
+LONG = docgen.txt("en", count=300)  # ~30 chunks: several seconds of encoding to strike in
 
 pytestmark = pytest.mark.slow
 
@@ -68,6 +68,10 @@ def _running_again(client, tenant: TenantHandle, doc_id: str, timeout: float) ->
         time.sleep(0.2)
 
 
+# Leases and recovery as configured in production, only shorter, so the test waits 20 s instead of 75 s.
+QUICK_LEASES = {"LEASE_SECONDS": "15", "RECOVER_INTERVAL_SECONDS": "5"}
+
+
 @pytest.mark.timing
 def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, settings, ctx) -> None:
     stack = isolated_stack
@@ -77,7 +81,7 @@ def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, 
     with ctx.sessions() as session:
         session.execute(update(Tenant).where(Tenant.id == tenant.id).values(max_concurrent=2))
         session.commit()
-    worker = stack.worker()
+    worker = stack.worker(**QUICK_LEASES)
 
     # 1. The pool child dies (e.g. the OOM killer): the message is rejected back and redelivered.
     a = upload(client, tenant, LONG, "a.txt").get_json()["document_id"]
@@ -87,17 +91,17 @@ def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, 
     assert _wait(client, tenant, a, _final)["status"] == "ready"
     _one_set_of_outputs(settings, tenant, a)
 
-    # 2. The whole worker dies mid-task and another one is running, with Beat on default settings:
-    # the dead run's lease (45 s) runs out and recovery (every 30 s) hands it over within 90 s.
+    # 2. The whole worker dies mid-task and another one is running, with Beat: the dead run's lease
+    # runs out and the next recovery hands it over (on defaults, 45 s + 30 s; here 15 s + 5 s).
     b = upload(client, tenant, LONG, "b.txt").get_json()["document_id"]
     c = upload(client, tenant, LONG, "c.txt").get_json()["document_id"]
     _wait(client, tenant, b, _encoding)
-    beat = stack.beat()
+    beat = stack.beat(**QUICK_LEASES)
     worker.kill()
     killed = time.monotonic()
-    replacement = stack.worker()
+    replacement = stack.worker(**QUICK_LEASES)
     _running_again(client, tenant, b, timeout=120)
-    assert time.monotonic() - killed <= 90
+    assert time.monotonic() - killed <= 15 + 5 + 15  # lease + one recovery interval + margin
     for doc_id in (b, c):
         assert _wait(client, tenant, doc_id, _final)["status"] == "ready"
         _one_set_of_outputs(settings, tenant, doc_id)

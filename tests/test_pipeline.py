@@ -142,7 +142,7 @@ def test_delete_removes_row_and_every_file(app, worker, tenant, settings) -> Non
 def test_delete_while_processing_revokes_and_leaves_no_files(app, worker, tenant, settings) -> None:
     """Deleting mid-encoding removes everything, and the worker does not recreate outputs."""
     client = app.test_client()
-    doc_id = upload(client, tenant, docgen.txt("en", count=900), "long.txt").get_json()["document_id"]
+    doc_id = upload(client, tenant, docgen.txt("en", count=300), "long.txt").get_json()["document_id"]
     for _ in range(600):
         status = client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers).get_json()
         if status["status"] != "queued":

@@ -48,7 +48,7 @@ def _ready_document(client, tenant) -> str:
 def test_cancel_stops_a_document_and_the_worker_leaves_it_cancelled(
     client, worker, tenant, settings, ctx
 ) -> None:
-    doc_id = upload(client, tenant, docgen.txt("en", count=900), "long.txt").get_json()["document_id"]
+    doc_id = upload(client, tenant, docgen.txt("en", count=300), "long.txt").get_json()["document_id"]
     response = client.post(f"/api/documents/{doc_id}/cancel", headers=tenant.headers)
     assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
     # One worker slot: once a later document is ready, the cancelled one has been dealt with.
