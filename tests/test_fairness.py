@@ -14,7 +14,8 @@ from tests import docgen, hostile
 
 LONG = docgen.txt("en", count=300)
 
-pytestmark = [pytest.mark.slow, pytest.mark.timing]
+# Not `timing`: its bound (30 s) is far above what it measures (~2 s), even on a busy machine.
+pytestmark = pytest.mark.slow
 
 
 def test_a_pathological_pdf_burst_leaves_room_for_another_tenant(make_tenant) -> None:
