@@ -11,13 +11,14 @@ from typing import Any, TypeVar
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot import replies, services
-from socrate import logs, search
+from bot import answers, replies, services
+from socrate import logs
 from socrate.db import session_scope
 from socrate.db.models import Document
 from socrate.documents import service as documents
 from socrate.documents.lifecycle import ACTIVE, Status
 from socrate.errors import SocrateError
+from socrate.search import ask as ask_service
 from socrate.telegram import users as telegram_users
 
 log = logging.getLogger(__name__)
@@ -183,8 +184,11 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _say(update, "Ask me something: /ask <question>, or just type your question.")
         return
     svc, tenant_id = services.of(context), services.tenant_of(context)
-    found = await asyncio.to_thread(search.search, svc.ctx, tenant_id, question, k=ANSWER_PASSAGES)
-    await _say(update, replies.answer_text(found))
+    asked = await asyncio.to_thread(ask_service.prepare, svc.ctx, tenant_id, question, k=ANSWER_PASSAGES)
+    if message is None:
+        return
+    growing = await message.reply_text("💬 …")
+    await answers.stream_into(growing, asked, svc.settings.telegram_edit_interval_seconds)
 
 
 async def not_a_document(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -26,6 +26,12 @@ POLL_SECONDS = 0.5
 FINAL_ATTEMPTS = 5
 
 
+def retry_seconds(exc: RetryAfter) -> float:
+    """How long Telegram's flood control asks us to wait (a number or a timedelta, by PTB version)."""
+    after = exc.retry_after
+    return float(after) if isinstance(after, int | float) else after.total_seconds()
+
+
 class ProgressFollower:
     def __init__(self, bot: Bot, svc: BotServices) -> None:
         self.bot, self.svc = bot, svc
@@ -81,8 +87,7 @@ class ProgressFollower:
         try:
             await self.bot.edit_message_text(text, chat_id=row.chat_id, message_id=row.message_id)
         except RetryAfter as exc:
-            retry_after = exc.retry_after
-            wait = retry_after if isinstance(retry_after, int | float) else retry_after.total_seconds()
+            wait = retry_seconds(exc)
             self.quiet_until[row.chat_id] = time.monotonic() + wait
             log.info("flood control", extra=logs.fields(chat_id=row.chat_id, retry_after=wait))
             return False

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from socrate.documents.lifecycle import Status
 from socrate.errors import NotFound, ServiceUnavailable, SocrateError
-from socrate.search import SearchResponse
+from socrate.search.ask import Citation, Done
+from socrate.search.citations import cited as cited_numbers
 from socrate.telegram.chat_status import ChatStatus
 
 TELEGRAM_TEXT_LIMIT = 4096
 BAR_CELLS = 10
-PASSAGE_CHARS = 900
 APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
 HELP = (
     "Send me a PDF, TXT, Markdown or DOCX file and I will turn it into a searchable memory.\n\n"
     "/docs – your documents\n"
     "/status <id> – how a document is doing\n"
     "/delete <id> – delete a document\n"
-    "/ask <question> – search your ready documents (or just type the question)\n"
+    "/ask <question> – ask about your ready documents (or just type the question)\n"
     "/link <code> – connect this chat to your dashboard account\n"
     "/help – this message"
 )
@@ -24,7 +24,7 @@ COMMANDS = [
     ("docs", "Your documents"),
     ("status", "How a document is doing: /status <id>"),
     ("delete", "Delete a document: /delete <id>"),
-    ("ask", "Search your documents: /ask <question>"),
+    ("ask", "Ask about your documents: /ask <question>"),
     ("link", "Connect to your dashboard account: /link <code>"),
     ("help", "What I can do"),
 ]
@@ -79,32 +79,45 @@ def progress_text(doc: ChatStatus) -> str:
     return f"{icon_} {doc.filename} · {short_id}\n{bar(doc.progress)} {doc.progress}% · {doc.message}"
 
 
-def trim(text: str, limit: int) -> str:
-    """Cut at a word boundary with an ellipsis, so passages never break Telegram's message limit."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0]
-    return cut + "…"
-
-
-def answer_text(response: SearchResponse) -> str:
-    """The best passages with their document names, or a plain "nothing found"."""
-    if not response.results:
-        reason = response.message or "Nothing found"
-        return f"🔎 Nothing found for “{trim(response.query, 200)}”. ({reason}.)"
-    parts = [f"🔎 Best passages for “{trim(response.query, 200)}”:"]
-    for number, hit in enumerate(response.results, 1):
-        passage = trim(hit.snippet, PASSAGE_CHARS)
-        where = f"{hit.filename} · {pages(hit.page_start, hit.page_end)}" if hit.page_start else hit.filename
-        parts.append(f"{number}. 📄 {where} (score {hit.score:.2f})\n{passage}")
-    return trim_message("\n\n".join(parts))
-
-
 def pages(start: int, end: int | None) -> str:
     """``p. 12`` or ``p. 12–13``."""
     return f"p. {start}" if end in (None, start) else f"p. {start}–{end}"
 
 
 def trim_message(text: str) -> str:
-    return text if len(text) <= TELEGRAM_TEXT_LIMIT else text[: TELEGRAM_TEXT_LIMIT - 1] + "…"
+    return fit(text, TELEGRAM_TEXT_LIMIT)
+
+
+def answer_growing(text: str) -> str:
+    """The answer while it streams in: what the model has written so far."""
+    return trim_message("💬 " + text.strip())
+
+
+def answer_final(done: Done, cited: list[Citation]) -> str:
+    """The answer, a note if the model failed, and the sources its markers name, in Telegram's limit."""
+    used = [c for c in cited if c.n in set(cited_numbers(done.answer))]
+    sources = "\n".join(f"[{c.n}] {source(c)}" for c in used)
+    note = "".join(f"\n\n{mark} {line}." for mark, line in (("ℹ️", done.message), ("⚠️", done.warning)) if line)
+    tail = f"{note}\n\n📚 Sources:\n{sources}" if sources else note
+    head = "💬 "
+    return head + fit(done.answer, TELEGRAM_TEXT_LIMIT - utf16_len(head + tail)) + tail
+
+
+def source(citation: Citation) -> str:
+    """The citation as people read it: "report.pdf p. 12", or the file name alone without pages."""
+    if citation.page_start is None:
+        return citation.filename
+    return f"{citation.filename} {pages(citation.page_start, citation.page_end)}"
+
+
+def utf16_len(text: str) -> int:
+    """Telegram counts a message's length in UTF-16 code units: an emoji is two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit(text: str, limit: int) -> str:
+    """``text``, or its beginning cut at a word boundary with an ellipsis, within ``limit`` units."""
+    if utf16_len(text) <= limit:
+        return text
+    head = text.encode("utf-16-le")[: 2 * (limit - 1)].decode("utf-16-le", errors="ignore")
+    return (head.rsplit(" ", 1)[0] if " " in head else head) + "…"

@@ -111,6 +111,12 @@ class Settings:
     telegram_edit_interval_seconds: float = 2.0
     telegram_messages_per_minute: int = 30
     metrics_token: str = ""  # unset: /metrics answers 404
+    llm_base_url: str = ""  # empty: Ask answers with the best passage's sentences ("passages" mode)
+    llm_api_key: str = ""
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = 30.0
+    llm_max_tokens: int = 700
+    llm_tenant_daily_tokens: int = 200_000  # 0: no daily budget
     log_format: str = "kv"  # kv | json
     log_level: str = "INFO"
 
@@ -170,6 +176,12 @@ class Settings:
             telegram_edit_interval_seconds=float(env.get("TELEGRAM_EDIT_INTERVAL_SECONDS") or 2.0),
             telegram_messages_per_minute=_int(env, "TELEGRAM_MESSAGES_PER_MINUTE", 30),
             metrics_token=env.get("METRICS_TOKEN", "").strip(),
+            llm_base_url=env.get("LLM_BASE_URL", "").strip(),
+            llm_api_key=env.get("LLM_API_KEY", "").strip(),
+            llm_model=env.get("LLM_MODEL", "").strip() or cls.llm_model,
+            llm_timeout_seconds=float(env.get("LLM_TIMEOUT_SECONDS") or 30.0),
+            llm_max_tokens=_int(env, "LLM_MAX_TOKENS", 700),
+            llm_tenant_daily_tokens=_int(env, "LLM_TENANT_DAILY_TOKENS", 200_000),
             log_format=env.get("LOG_FORMAT", "").strip().lower() or "kv",
             log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
         )

@@ -45,6 +45,7 @@ class BotMessage:
     message_id: int
     texts: list[str]
     reply_markup: dict[str, Any] | None = None
+    shown_at: list[float] = field(default_factory=lambda: [time.monotonic()])  # when each text arrived
 
     @property
     def text(self) -> str:
@@ -192,6 +193,7 @@ class FakeTelegram:
             if msg.text == text and msg.reply_markup == markup:
                 raise ApiError(400, "Bad Request: message is not modified")
             msg.texts.append(text)
+            msg.shown_at.append(time.monotonic())
             msg.reply_markup = markup
             self.cond.notify_all()
             return self._message_json(msg)

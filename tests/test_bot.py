@@ -167,13 +167,13 @@ def test_linking_with_valid_reused_expired_and_unknown_codes(
     assert _tenant_of(ctx, 5009) != team.id
 
 
-def test_ask_and_plain_text_answer_with_passages_or_say_nothing_found(bot, fake) -> None:
-    assert "Nothing found" in _say(fake, 5010, "/ask where is the parrot?")
+def test_ask_and_plain_text_answer_from_the_passages_with_sources_or_say_nothing_found(bot, fake) -> None:
+    assert "I could not find this" in _say(fake, 5010, "/ask where is the parrot?", "could not find")
     _upload(fake, 5010, "harbour.txt", docgen.txt("en", count=8, needle=NEEDLE))
-    answer = _say(fake, 5010, "/ask What is the name of the harbour master's parrot?", "Best passages")
-    assert "harbour.txt" in answer and "Admiral Biscuit" in answer and len(answer) <= 4096
-    assert "Admiral Biscuit" in _say(fake, 5010, "which bird lives in the lighthouse office", "Best passages")
-    assert "Nothing found" in _say(fake, 5011, "which bird lives in the lighthouse office")
+    answer = _say(fake, 5010, "/ask What is the name of the harbour master's parrot?", "Sources")
+    assert answer.startswith("💬 ") and NEEDLE in answer and answer.endswith("📚 Sources:\n[1] harbour.txt")
+    assert "Admiral Biscuit" in _say(fake, 5010, "which bird lives in the lighthouse office", "Sources")
+    assert "could not find" in _say(fake, 5011, "which bird lives in the lighthouse office", "could not find")
 
 
 def test_unknown_commands_get_help(bot, fake) -> None:

@@ -63,7 +63,7 @@ def test_document_reaches_ready_with_metadata(encoded, settings, filename, make,
 def test_progress_advances_with_the_encoding_loop(app, worker, tenant) -> None:
     """A long document shows the encoder's own chunk counter between 20 % and 80 %, never going back."""
     client = app.test_client()
-    doc_id = upload(client, tenant, docgen.txt("en", count=600), "long.txt").get_json()["document_id"]
+    doc_id = upload(client, tenant, docgen.txt("en", count=300), "long.txt").get_json()["document_id"]
     final, seen = wait_done(client, tenant, doc_id)
     assert final["status"] == "ready" and final["message"] == "Complete"
     progress = [body["progress"] for body in seen]

@@ -88,21 +88,21 @@ def test_normalise_removes_the_highlight_marks() -> None:
     assert normalise(f"a{snippets.START}b{snippets.STOP}c") == "abc"
 
 
-def test_chat_answers_name_the_pages_of_pdf_passages() -> None:
-    from bot.replies import answer_text
-    from socrate.search import Hit, SearchResponse
+def test_chat_answers_list_the_sources_their_markers_name_within_telegrams_limit() -> None:
+    from bot.replies import TELEGRAM_TEXT_LIMIT, answer_final
+    from socrate.search.ask import Citation, Done
 
-    def hit(name: str, start: int | None, end: int | None) -> Hit:
-        return Hit(document_id="d", filename=name, chunk_index=0, page_start=start, page_end=end, text="t",
-                   snippet="A passage.", score=0.5)  # fmt: skip
+    def cite(n: int, name: str, start: int | None, end: int | None) -> Citation:
+        return Citation(n, "d", name, start, end, 0, "snippet", name)
 
-    text = answer_text(
-        SearchResponse(
-            "q", [hit("report.pdf", 3, 4), hit("one.pdf", 7, 7), hit("notes.txt", None, None)], 1.0
-        )
-    )
-    assert "1. 📄 report.pdf · p. 3–4 (score 0.50)" in text
-    assert "2. 📄 one.pdf · p. 7 (score 0.50)" in text and "3. 📄 notes.txt (score 0.50)" in text
+    cited = [cite(1, "report.pdf", 3, 4), cite(2, "one.pdf", 7, 7), cite(3, "notes.txt", None, None)]
+    done = Done("Notice is 30 days [1][3].", "llm", "m", None, None, None, 1.0)
+    text = answer_final(done, cited)
+    assert text == "💬 Notice is 30 days [1][3].\n\n📚 Sources:\n[1] report.pdf p. 3–4\n[3] notes.txt"
+    failed = Done("x " * 5000 + "[2]", "passages", None, None, "The model is busy (HTTP 429)", None, 1.0)
+    text = answer_final(failed, cited)
+    assert len(text.encode("utf-16-le")) // 2 <= TELEGRAM_TEXT_LIMIT  # Telegram counts UTF-16 units
+    assert text.endswith("x…\n\n⚠️ The model is busy (HTTP 429).\n\n📚 Sources:\n[2] one.pdf p. 7")
 
 
 def test_the_web_process_embeds_questions_exactly_as_the_worker_embeds_text() -> None:

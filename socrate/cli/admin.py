@@ -121,6 +121,11 @@ def stats(args: argparse.Namespace, settings: Settings) -> int:
     print(f"documents: {report['documents_total']} ({report['bytes']} bytes stored)")
     for status, n in report["documents"].items():
         print(f"  {status}: {n}")
+    spent = report["model_usage_today"]
+    print(f"model tokens today (UTC): {len(spent)} tenant(s) asked")
+    for tenant_id, day in spent.items():
+        tokens = f"{day['prompt_tokens']} prompt + {day['completion_tokens']} completion tokens"
+        print(f"  {tenant_id}: {day['questions']} questions, {tokens}")
     if report["queues"] is None:
         print("queues: unknown (REDIS_URL is not set)")
     else:

@@ -1,9 +1,9 @@
-"""Typed SQLAlchemy 2.x models: tenants, users, API keys, documents and their search rows."""
+"""Typed SQLAlchemy 2.x models: tenants, users, API keys, documents, their search rows, model usage."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Computed,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -206,3 +207,16 @@ class Window(Base):
     char_start: Mapped[int] = mapped_column(Integer)
     char_end: Mapped[int] = mapped_column(Integer)
     embedding: Mapped[Any] = mapped_column(Vector(DIMENSIONS))
+
+
+class ModelUsage(Base):
+    """Tokens a tenant's questions spent on the language model, one row per tenant and UTC day: what
+    ``python -m socrate stats`` and /metrics show, and what LLM_TENANT_DAILY_TOKENS is checked against."""
+
+    __tablename__ = "model_usage"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)

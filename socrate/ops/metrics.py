@@ -19,10 +19,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from socrate import logs
 from socrate.db.models import Document
 from socrate.documents.lifecycle import Status
+from socrate.search import usage
 from socrate.taskqueue import DOCUMENTS_QUEUE, MAINTENANCE_QUEUE
 
 log = logging.getLogger(__name__)
@@ -126,7 +128,27 @@ class SocrateCollector(Collector):
         docs = GaugeMetricFamily("socrate_documents", "Documents by status", labels=["status"])
         for status, count in counts.items():
             docs.add_metric([status], count)
-        return [up, docs]
+        return [up, docs, *self._model_usage()]
+
+    def _model_usage(self) -> Iterable[Metric]:
+        """Today's (UTC) questions and model tokens of each tenant that asked something."""
+        with Session(self.engine) as session:
+            spent = usage.by_tenant_today(session)
+        questions = GaugeMetricFamily(
+            "socrate_tenant_questions_today",
+            "Questions answered today (UTC), per tenant",
+            labels=["tenant_id"],
+        )
+        tokens = GaugeMetricFamily(
+            "socrate_tenant_model_tokens_today",
+            "Model tokens spent today (UTC), per tenant and kind (prompt, completion)",
+            labels=["tenant_id", "kind"],
+        )
+        for tenant_id, day in spent.items():
+            questions.add_metric([tenant_id], day["questions"])
+            for kind in ("prompt", "completion"):
+                tokens.add_metric([tenant_id, kind], day[f"{kind}_tokens"])
+        return [questions, tokens]
 
     def _from_redis(self) -> Iterable[Metric]:
         up = GaugeMetricFamily("socrate_redis_up", "Whether Redis answered this scrape")

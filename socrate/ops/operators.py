@@ -17,6 +17,7 @@ from socrate.db.models import Document, Tenant, iso
 from socrate.documents import lifecycle
 from socrate.documents import service as documents
 from socrate.documents.lifecycle import ACTIVE, Status
+from socrate.search import usage
 from socrate.taskqueue import TaskQueue
 
 
@@ -97,7 +98,7 @@ def reprocess(session: Session, queue: TaskQueue, document_ids: list[str]) -> di
 
 
 def stats(session: Session) -> dict[str, Any]:
-    """Documents by status, stored bytes and tenants, across the deployment."""
+    """Documents by status, stored bytes, tenants, and today's model tokens per tenant (Ask)."""
     by_status = dict.fromkeys(map(str, Status), 0)
     by_status.update(
         dict(session.execute(select(Document.status, func.count()).group_by(Document.status)).tuples().all())
@@ -108,4 +109,5 @@ def stats(session: Session) -> dict[str, Any]:
         "documents_total": sum(by_status.values()),
         "bytes": int(stored),
         "tenants": session.scalar(select(func.count()).select_from(Tenant)) or 0,
+        "model_usage_today": usage.by_tenant_today(session),
     }
