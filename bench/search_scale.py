@@ -63,6 +63,7 @@ SEED = 20261130
 class Tenant:
     name: str
     documents: int
+    needles: int = 0  # documents (the first ones) with a planted fact and its question
     id: str = ""
     key: str = ""
     questions: list[tuple[str, str]] = field(default_factory=list)  # (question, needle text)
@@ -191,7 +192,7 @@ def load_corpus(server: EmbeddedPostgres, settings: Settings, plan: list[Tenant]
     loader = Loader(cur, random.Random(SEED))
     for tenant in plan:
         for number in range(tenant.documents):
-            loader.document(tenant, number, with_needle=number < NEEDLES.get(tenant.name, 0))
+            loader.document(tenant, number, with_needle=number < tenant.needles)
             if loader.documents % 100 == 0:
                 conn.commit()
                 print(f"  loaded {loader.documents} documents ({loader.chunk_id} chunks)", flush=True)
@@ -321,7 +322,7 @@ def services(base: Path) -> Iterator[tuple[EmbeddedPostgres, EmbeddedRedis]]:
 
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="socrate-search-scale-"))
-    plan = [Tenant(name, docs) for name, docs in TENANTS]
+    plan = [Tenant(name, docs, NEEDLES.get(name, 0)) for name, docs in TENANTS]
     big, hundred, small = plan[0], plan[1], plan[2]
     with services(base) as (server, redis_server):
         env = {**os.environ, "DATABASE_URL": server.url, "REDIS_URL": redis_server.url, "HF_HUB_OFFLINE": "1",

@@ -1,4 +1,5 @@
-"""The dashboard's search box in headless Chromium, over real HTTP with a real worker behind it."""
+"""The dashboard's Ask box in headless Chromium, over real HTTP with a real worker behind it (no model:
+the answer is the best passage's own sentences; tests/test_ask_browser.py has the streamed one)."""
 
 from __future__ import annotations
 
@@ -32,35 +33,52 @@ def upload_and_wait(page: Page, name: str, content: bytes) -> None:
         time.sleep(0.2)
 
 
-def search_for(page: Page, query: str) -> None:
-    page.get_by_role("searchbox", name="Search your documents").fill(query)
-    page.get_by_role("button", name="Search", exact=True).click()
+def ask_for(page: Page, question: str) -> None:
+    page.get_by_role("searchbox", name="Ask your documents").fill(question)
+    page.get_by_role("button", name="Ask", exact=True).click()
 
 
-def test_search_box_shows_highlighted_passages_grouped_by_document(page, worker, tmp_path) -> None:
+def test_ask_box_answers_with_a_cited_passage_and_shows_the_passages_on_demand(
+    page, worker, tmp_path
+) -> None:
     sign_up(page)
     status = page.locator("#search-status")
-    search_for(page, "launch code")
+    ask_for(page, "launch code")
     expect(status).to_have_text("No ready documents to search yet")
 
     upload_and_wait(page, "orbit.txt", docgen.txt("en", count=3, needle=NEEDLE))
     upload_and_wait(page, "appunti.txt", docgen.txt("it", count=2))
-    search_for(page, "What is the launch code of the greenhouse in orbit?")
-    expect(status).to_contain_text(re.compile(r"^\d+ passages? in \d+ documents? \(\d+ ms\)\.$"))
+    ask_for(page, "What is the launch code of the greenhouse in orbit?")
+    expect(status).to_have_text(re.compile(r"^The best of \d+ passages? \(\d+ ms\)\.$"))
+    answer = page.locator("#answer-text")
+    expect(answer).to_contain_text("<em>PELICAN-42</em>")  # document text is shown, never parsed as HTML
+    expect(page.locator("#answer em")).to_have_count(0)
+    page.get_by_role("button", name="Source 1: orbit.txt").click()
+    citation = page.locator("#citation")
+    expect(citation.locator("#citation-source")).to_have_text("orbit.txt")
+    expect(citation.locator("#citation-text")).to_contain_text("PELICAN-42")
+    citation.get_by_role("button", name="Close").click()
+
+    page.get_by_text("Show passages").click()
+    expect(page.locator("#passages-status")).to_have_text(
+        re.compile(r"^\d+ passages? in \d+ documents? \(\d+ ms\)\.$")
+    )
     first = page.locator(".search-doc").first
     expect(first.get_by_role("heading")).to_have_text("orbit.txt")
     snippet = first.locator(".snippet").first
-    expect(snippet).to_contain_text("<em>PELICAN-42</em>")  # document text is shown, never parsed as HTML
+    expect(snippet).to_contain_text("<em>PELICAN-42</em>")
     expect(page.locator("#search-results em")).to_have_count(0)
     expect(snippet.locator("mark").first).to_have_text(re.compile("launch|code|greenhouse|orbit", re.I))
-    expect(first.locator(".meta").first).to_contain_text(re.compile(r"Passage 1 · score 0\.\d\d"))
-    page.screenshot(path=tmp_path / "search-results.png", full_page=True)
+    expect(first.locator(".meta").first).to_have_text(re.compile(r"^orbit\.txt · score 0\.\d\d$"))
+    page.screenshot(path=tmp_path / "ask.png", full_page=True)
 
     first.get_by_role("button", name="Open details of orbit.txt").click()
     details = page.locator("#details")
     expect(details).to_contain_text("orbit.txt")
     details.get_by_role("button", name="Close").click()
 
-    search_for(page, "zebra xylophone quartz")
+    ask_for(page, "zebra xylophone quartz")
     expect(status).to_have_text("Nothing found for this query")
+    expect(page.locator("#answer")).to_be_visible()
+    expect(answer).to_have_text("I could not find this in your documents.")
     expect(page.locator(".search-doc")).to_have_count(0)

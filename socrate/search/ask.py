@@ -191,9 +191,8 @@ class Asked:
 
     @staticmethod
     def _citation(n: int, hit: Hit) -> Citation:
-        where = citations.source(hit.filename, hit.page_start, hit.page_end)
         pages = (hit.page_start, hit.page_end)
-        return Citation(n, hit.document_id, hit.filename, *pages, hit.chunk_index, hit.snippet, where)
+        return Citation(n, hit.document_id, hit.filename, *pages, hit.chunk_index, hit.snippet, hit.source)
 
 
 def prepare(

@@ -30,7 +30,7 @@ from socrate.db.models import Document
 from socrate.documents.lifecycle import Status
 from socrate.encoding import embedding
 from socrate.errors import BadRequest
-from socrate.search import candidates, fusion, passages, store
+from socrate.search import candidates, citations, fusion, passages, store
 from socrate.search.candidates import Scope
 from socrate.search.fusion import Candidate, Frequencies, Term
 from socrate.tenancy import canonical_id, get_owned_columns
@@ -59,6 +59,7 @@ class Hit:
     snippet: str
     score: float
     highlights: list[tuple[int, int]] = field(default_factory=list)  # [start, end) of matched words
+    source: str = ""  # "report.pdf · p. 12–13": how people see where the passage is
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ def _rank(
              for config, lexemes in found.by_config.items()}  # fmt: skip
     return [
         Hit(document_id=row[1], filename=row[2], chunk_index=row[3], page_start=row[4], page_end=row[5],
-            text=row[6], snippet=snippet, score=round(score, 4), highlights=spans)
+            text=row[6], snippet=snippet, score=round(score, 4), highlights=spans,
+            source=citations.source(row[2], row[4], row[5]))
         for row, score, snippet, spans in passages.fetch(conn, where.tenant_id, chosen, found.vector, shown)
     ]  # fmt: skip

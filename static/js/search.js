@@ -1,13 +1,21 @@
 "use strict";
-// Search box on the documents page: GET /api/search, passages grouped by document, matched words
-// marked. Every text from the user or a document goes into text nodes, never parsed as HTML.
+// The Ask box on the documents page: POST /api/ask streamed as server-sent events (the answer grows as
+// the model writes; [n] chips open the cited passage with its file and pages), and GET /api/search for
+// "Show passages", grouped by document with matched words marked. Every text from the user, a document
+// or the model goes into text nodes, never parsed as HTML.
 
 const SEARCH_K = 10;
 const searchForm = document.getElementById("search-form");
 const searchInput = document.getElementById("search-q");
 const searchStatus = document.getElementById("search-status");
 const searchResults = document.getElementById("search-results");
-let searchSerial = 0; // answers to an older query that arrive late are dropped
+const passagesStatus = document.getElementById("passages-status");
+const answerBox = document.getElementById("answer");
+const answerText = document.getElementById("answer-text");
+const answerWarning = document.getElementById("answer-warning");
+const citationDialog = document.getElementById("citation");
+let searchSerial = 0; // answers to an older question that arrive late are dropped
+let answerStream = null; // the reader of the answer being streamed, cancelled by a new question
 
 // The snippet with <mark> around each [start, end) span the server matched.
 function markedText(text, spans) {
@@ -20,12 +28,6 @@ function markedText(text, spans) {
   }
   parts.push(text.slice(at));
   return parts;
-}
-
-// Where the passage is: its pages for PDFs, its passage number otherwise.
-function where(hit) {
-  if (!hit.page_start) return `Passage ${hit.chunk_index + 1}`;
-  return hit.page_end === hit.page_start ? `p. ${hit.page_start}` : `p. ${hit.page_start}–${hit.page_end}`;
 }
 
 // Results in score order, grouped under the document of their first (best) passage.
@@ -43,7 +45,7 @@ function byDocument(results) {
 function passageItem(hit) {
   return h("li", { class: "passage" }, [
     h("p", { class: "snippet" }, markedText(hit.snippet, hit.highlights)),
-    h("div", { class: "meta" }, `${where(hit)} · score ${hit.score.toFixed(2)}`),
+    h("div", { class: "meta" }, `${hit.source} · score ${hit.score.toFixed(2)}`),
     h("details", {}, [h("summary", {}, "Full passage"), h("p", { class: "full" }, hit.text)]),
   ]);
 }
@@ -59,34 +61,148 @@ function documentGroup(group) {
   ]);
 }
 
-async function runSearch(query) {
-  const serial = ++searchSerial;
-  searchStatus.textContent = "Searching…";
+async function showPassages(question, serial) {
+  passagesStatus.textContent = "Searching…";
   let body;
   try {
-    body = await Api.call("GET", `/api/search?${new URLSearchParams({ q: query, k: String(SEARCH_K) })}`);
+    body = await Api.call("GET", `/api/search?${new URLSearchParams({ q: question, k: String(SEARCH_K) })}`);
   } catch (error) {
     if (serial !== searchSerial) return;
     searchResults.replaceChildren();
-    searchStatus.textContent = error.message;
+    passagesStatus.textContent = error.message;
     return;
   }
   if (serial !== searchSerial) return;
   const groups = byDocument(body.results);
   searchResults.replaceChildren(...groups.map(documentGroup));
-  searchStatus.textContent = body.results.length
+  passagesStatus.textContent = body.results.length
     ? `${body.results.length} passage${body.results.length === 1 ? "" : "s"} in ${groups.length} ` +
       `document${groups.length === 1 ? "" : "s"} (${Math.round(body.took_ms)} ms).`
     : body.message || "Nothing found for this query";
 }
 
-searchForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const query = searchInput.value.trim();
-  if (!query) {
-    searchResults.replaceChildren();
-    searchStatus.textContent = "Type a question or a few words to search for.";
+function openCitation(citation) {
+  document.getElementById("citation-title").textContent = `Source [${citation.n}]`;
+  document.getElementById("citation-source").textContent = citation.source;
+  document.getElementById("citation-text").textContent = citation.snippet;
+  citationDialog.showModal();
+}
+
+// The answer's text with each [n] that names a passage turned into a button that opens it.
+function renderAnswer(text, citations) {
+  const parts = [];
+  let at = 0;
+  for (const match of text.matchAll(/\[(\d+)\]/g)) {
+    const citation = citations[Number(match[1]) - 1];
+    if (!citation) continue;
+    parts.push(text.slice(at, match.index));
+    const chip = h("button", {
+      type: "button", class: "chip", "aria-label": `Source ${citation.n}: ${citation.source}`,
+    }, `[${citation.n}]`);
+    chip.addEventListener("click", () => openCitation(citation));
+    parts.push(chip);
+    at = match.index + match[0].length;
+  }
+  parts.push(text.slice(at));
+  answerText.replaceChildren(...parts);
+}
+
+// Server-sent events from a fetch body: yields {event, data} as each frame completes.
+async function* serverEvents(reader) {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const frame = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const fields = Object.fromEntries(frame.split("\n").map((line) => {
+        const colon = line.indexOf(": ");
+        return [line.slice(0, colon), line.slice(colon + 2)];
+      }));
+      yield { event: fields.event, data: JSON.parse(fields.data) };
+    }
+  }
+}
+
+function describe(done) {
+  if (!done.citations.length) return done.message || "Nothing in your documents matches this question.";
+  const cited = `${done.citations.length} passage${done.citations.length === 1 ? "" : "s"}`;
+  const how = done.mode === "llm" ? `Answered by ${done.model} from ${cited}` : `The best of ${cited}`;
+  return `${how} (${Math.round(done.took_ms)} ms).`;
+}
+
+async function ask(question) {
+  const serial = ++searchSerial;
+  if (answerStream) answerStream.cancel(); // the server stops the model for the old question
+  answerStream = null;
+  answerBox.hidden = false;
+  answerText.replaceChildren();
+  answerWarning.hidden = true;
+  searchStatus.textContent = "Looking through your documents…";
+  showPassages(question, serial);
+  let response;
+  try {
+    response = await fetch("/api/ask", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        Accept: "text/event-stream", "Content-Type": "application/json", "X-CSRF-Token": Api.csrf,
+      },
+      body: JSON.stringify({ question }),
+    });
+  } catch (_networkError) {
+    if (serial === searchSerial) searchStatus.textContent = "Network error: the server could not be reached";
     return;
   }
-  runSearch(query);
+  if (response.status === 401) window.location.assign("/login");
+  if (!response.ok) {
+    const data = await response.json().catch(() => null);
+    if (serial !== searchSerial) return;
+    answerBox.hidden = true;
+    searchStatus.textContent = (data && data.error) || `Request failed (HTTP ${response.status})`;
+    return;
+  }
+  const reader = response.body.getReader();
+  answerStream = reader;
+  let citations = [];
+  let text = "";
+  try {
+    for await (const { event, data } of serverEvents(reader)) {
+      if (serial !== searchSerial) return;
+      if (event === "citations") {
+        citations = data.citations;
+        searchStatus.textContent = data.mode === "llm" ? "Writing the answer…" : "Reading the best passage…";
+      } else if (event === "token") {
+        text += data.text;
+        renderAnswer(text, citations);
+      } else if (event === "done") {
+        renderAnswer(data.answer, citations); // the final text (after a model that broke off, the passages')
+        answerWarning.textContent = data.warning ? `${data.warning}.` : "";
+        answerWarning.hidden = !data.warning;
+        searchStatus.textContent = describe(data);
+      } else if (event === "error") {
+        searchStatus.textContent = data.error;
+      }
+    }
+  } catch (_streamError) {
+    if (serial === searchSerial) searchStatus.textContent = "The answer was interrupted; please ask again";
+  } finally {
+    if (answerStream === reader) answerStream = null;
+  }
+}
+
+searchForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const question = searchInput.value.trim();
+  if (!question) {
+    answerBox.hidden = true;
+    searchResults.replaceChildren();
+    searchStatus.textContent = "Type a question about your documents.";
+    return;
+  }
+  ask(question);
 });
