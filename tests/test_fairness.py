@@ -31,10 +31,12 @@ def test_a_pathological_pdf_burst_leaves_room_for_another_tenant(make_tenant) ->
                 for d in burst
             ]
 
+        # Either PDF may be claimed first, or even the long text (the worker's two children race for
+        # the messages; the tenant's cap lets one run): wait until a pathological PDF is running.
         deadline = time.monotonic() + 120
-        while "processing" not in statuses() and time.monotonic() < deadline:
+        while "processing" not in statuses()[:2] and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert statuses()[0] == "processing", "the pathological PDF never started"
+        assert "processing" in statuses()[:2], "no pathological PDF started"
 
         stack.key = patient.key
         small, sent = stack.upload(docgen.txt(), "small.txt")
