@@ -88,6 +88,11 @@ def trim_message(text: str) -> str:
     return fit(text, TELEGRAM_TEXT_LIMIT)
 
 
+def already_in_library(filename: str, document_id: str) -> str:
+    """A file the chat's tenant already has: nothing was stored again."""
+    return f"📚 Already in your library: {filename} ({document_id[:8]}).\nAsk me about it: /ask <question>"
+
+
 def answer_growing(text: str) -> str:
     """The answer while it streams in: what the model has written so far."""
     return trim_message("💬 " + text.strip())

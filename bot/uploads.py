@@ -60,7 +60,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             remote = await sent.get_file()  # type: ignore[union-attr]
             await remote.download_to_memory(cast(BinaryIO, buffer))  # a binary file, as PTB asks for
             buffer.seek(0)
-            doc_id = await asyncio.to_thread(_create, svc, tenant_id, name, buffer, chat)
+            doc_id, duplicate_of = await asyncio.to_thread(_create, svc, tenant_id, name, buffer, chat)
         except SocrateError as exc:
             await status.edit_text(f"❌ {name}: {replies.explain(exc)}")
             return
@@ -72,15 +72,19 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             log.exception("telegram upload failed", extra=logs.fields(tenant_id=tenant_id, chat_id=chat[0]))
             await status.edit_text(f"❌ {name}: {replies.APOLOGY}")
             return
+    if duplicate_of is not None:  # nothing new: the status message just says where it already is
+        await status.edit_text(replies.already_in_library(duplicate_of, doc_id))
+        return
     # From here the progress follower owns the status message (see bot/progress.py).
     log.info("telegram upload", extra=logs.fields(tenant_id=tenant_id, document_id=doc_id, chat_id=chat[0]))
 
 
 def _create(
     svc: services.BotServices, tenant_id: str, name: str, stream: IO[bytes], chat: tuple[int, int]
-) -> str:
+) -> tuple[str, str | None]:
+    """(document id, None) for a new document; (existing id, its file name) for a duplicate."""
     upload = documents.Upload(name, stream)
     with session_scope(svc.ctx.sessions) as session:
-        doc = documents.create(session, tenant_id, upload, source="telegram", storage=svc.ctx.storage,
-                               queue=svc.queue, settings=svc.settings, chat=chat)  # fmt: skip
-        return doc.id
+        created = documents.create(session, tenant_id, upload, source="telegram", storage=svc.ctx.storage,
+                                   queue=svc.queue, settings=svc.settings, chat=chat)  # fmt: skip
+        return created.document.id, created.document.filename if created.duplicate else None

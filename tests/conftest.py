@@ -179,11 +179,19 @@ def other_tenant(make_tenant) -> TenantHandle:
     return make_tenant("tenant-b")
 
 
-def upload(client, tenant: TenantHandle, content: bytes, filename: str, **form: str):
-    """POST a file the way API clients do (multipart field ``file``)."""
+def upload(
+    client, tenant: TenantHandle, content: bytes, filename: str, *, allow_duplicate: bool = False, **form: str
+):
+    """POST a file the way API clients do (multipart field ``file``); ``allow_duplicate`` sends
+    ``?allow_duplicate=true`` (a new document even if the tenant has this content)."""
     data = {"file": (io.BytesIO(content), filename), **form}
+    query = {"allow_duplicate": "true"} if allow_duplicate else {}
     return client.post(
-        "/api/documents/upload", data=data, headers=tenant.headers, content_type="multipart/form-data"
+        "/api/documents/upload",
+        query_string=query,
+        data=data,
+        headers=tenant.headers,
+        content_type="multipart/form-data",
     )
 
 

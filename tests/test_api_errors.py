@@ -89,7 +89,7 @@ def test_document_count_quota_is_413_before_queueing(client, tenant, ctx, settin
         session.execute(update(Tenant).where(Tenant.id == tenant.id).values(max_documents=1))
         session.commit()
     assert upload(client, tenant, docgen.txt(), "one.txt").status_code == 202
-    response = upload(client, tenant, docgen.txt(), "two.txt")
+    response = upload(client, tenant, docgen.txt("en", count=3), "two.txt")
     assert response.status_code == 413 and "quota" in response.get_json()["error"].lower()
     assert _count_docs(ctx, tenant.id) == 1
 
@@ -227,7 +227,10 @@ def test_list_parameters_out_of_range_are_a_400(client, tenant, query) -> None:
 
 def test_list_is_newest_first_with_filter_and_pagination(client, make_tenant) -> None:
     tenant = make_tenant("lister")
-    ids = [upload(client, tenant, docgen.txt(), f"d{i}.txt").get_json()["document_id"] for i in range(3)]
+    ids = [
+        upload(client, tenant, docgen.txt("en", 2 + i), f"d{i}.txt").get_json()["document_id"]
+        for i in range(3)
+    ]
     page = client.get("/api/documents?limit=2", headers=tenant.headers).get_json()
     assert page["total"] == 3 and [d["document_id"] for d in page["documents"]] == ids[::-1][:2]
     rest = client.get("/api/documents?limit=2&offset=2", headers=tenant.headers).get_json()

@@ -131,7 +131,7 @@ def test_another_user_cannot_see_or_delete_my_document(bot, fake, ctx) -> None:
 def test_docs_pages_through_with_buttons(bot, fake, ctx) -> None:
     names = {f"page{i}.txt" for i in range(6)}
     for name in sorted(names):
-        fake.send_document(5007, name, docgen.txt("en", count=1))
+        fake.send_document(5007, name, docgen.txt("en", count=1, needle=f"This is {name}."))
     for name in names:
         final_status(fake, 5007, name)
     before = len(fake.chat(5007))
@@ -174,6 +174,15 @@ def test_ask_and_plain_text_answer_from_the_passages_with_sources_or_say_nothing
     assert answer.startswith("💬 ") and NEEDLE in answer and answer.endswith("📚 Sources:\n[1] harbour.txt")
     assert "Admiral Biscuit" in _say(fake, 5010, "which bird lives in the lighthouse office", "Sources")
     assert "could not find" in _say(fake, 5011, "which bird lives in the lighthouse office", "could not find")
+
+
+def test_a_file_sent_twice_is_already_in_the_library(bot, fake) -> None:
+    content = docgen.txt("en", count=2, needle="A file sent twice is stored once.")
+    assert "ready" in _upload(fake, 5020, "twice.txt", content)
+    fake.send_document(5020, "twice-again.txt", content)
+    again = reply_to(fake, 5020, 0, "Already in your library")
+    assert again.text.startswith("📚 Already in your library: twice.txt (")
+    assert len(status_messages(fake, 5020, "twice.txt")) == 1
 
 
 def test_unknown_commands_get_help(bot, fake) -> None:

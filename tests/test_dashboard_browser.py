@@ -245,8 +245,8 @@ def test_phone_width_layout_has_no_sideways_scroll(browser, base_url, tmp_path) 
 def test_the_grid_pages_through_many_documents(page) -> None:
     sign_up(page)
     token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    for i in range(26):  # blank text files: the worker fails them at once, without encoding
-        file = {"name": f"note-{i:02}.txt", "mimeType": "text/plain", "buffer": b"  \n"}
+    for i in range(26):  # blank text files (each its own): the worker fails them at once, without encoding
+        file = {"name": f"note-{i:02}.txt", "mimeType": "text/plain", "buffer": b" " * (i + 1) + b"\n"}
         response = page.request.post(
             "/api/documents/upload", headers={"X-CSRF-Token": token}, multipart={"file": file}
         )
@@ -362,3 +362,17 @@ def test_account_page_changes_the_password_and_logs_other_sessions_out(browser, 
     expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
     laptop.context.close()
     phone.context.close()
+
+
+def test_a_file_dropped_twice_says_it_is_already_in_the_library(page, worker) -> None:
+    sign_up(page)
+    content = docgen.txt("en", count=2, needle="Dropped twice, stored once.")
+    file: FilePayload = {"name": "twice.txt", "mimeType": "text/plain", "buffer": content}
+    page.set_input_files("#file-input", files=[file])
+    expect(upload_row(page, "twice.txt")).to_have_attribute("data-state", "ready", timeout=DONE_TIMEOUT_MS)
+    page.set_input_files("#file-input", files=[{**file, "name": "twice-again.txt"}])
+    again = upload_row(page, "twice-again.txt")
+    expect(again.locator(".message")).to_have_text("Already in your library")
+    again.get_by_role("button", name="Open twice-again.txt in your library").click()
+    expect(page.locator("#details")).to_contain_text("twice.txt")
+    expect(page.locator("#documents tbody tr")).to_have_count(1)

@@ -84,7 +84,7 @@ def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, 
     worker = stack.worker(**QUICK_LEASES)
 
     # 1. The pool child dies (e.g. the OOM killer): the message is rejected back and redelivered.
-    a = upload(client, tenant, LONG, "a.txt").get_json()["document_id"]
+    a = upload(client, tenant, LONG + b"\n\nCopy a.", "a.txt").get_json()["document_id"]
     _wait(client, tenant, a, _encoding)
     for child in worker.children():
         child.kill()
@@ -93,7 +93,7 @@ def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, 
 
     # 2. The whole worker dies mid-task and another one is running, with Beat: the dead run's lease
     # runs out and the next recovery hands it over (on defaults, 45 s + 30 s; here 15 s + 5 s).
-    b = upload(client, tenant, LONG, "b.txt").get_json()["document_id"]
+    b = upload(client, tenant, LONG + b"\n\nCopy b.", "b.txt").get_json()["document_id"]
     c = upload(client, tenant, docgen.txt(), "c.txt").get_json()["document_id"]
     _wait(client, tenant, b, _encoding)
     beat = stack.beat(**QUICK_LEASES)
@@ -110,7 +110,7 @@ def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, 
 
     # 3. That worker dies too and comes back under the same node name (scripts/run or the platform
     # restarting it): it takes its document back as it starts, without waiting for a lease.
-    d = upload(client, tenant, LONG, "d.txt").get_json()["document_id"]
+    d = upload(client, tenant, LONG + b"\n\nCopy d.", "d.txt").get_json()["document_id"]
     _wait(client, tenant, d, _encoding)
     replacement.kill()
     replacement.start(stack.celery)  # returns once the worker answers pings
@@ -127,7 +127,8 @@ def test_redis_outage_loses_nothing_and_polling_keeps_answering(isolated_stack, 
     worker = stack.worker()
     docs = [upload(client, tenant, LONG, "long.txt").get_json()["document_id"]]
     docs += [
-        upload(client, tenant, docgen.txt(), f"small{i}.txt").get_json()["document_id"] for i in range(2)
+        upload(client, tenant, docgen.txt("en", 2 + i), f"small{i}.txt").get_json()["document_id"]
+        for i in range(2)
     ]
     _wait(client, tenant, docs[0], _encoding)
 
@@ -136,7 +137,7 @@ def test_redis_outage_loses_nothing_and_polling_keeps_answering(isolated_stack, 
         for doc_id in docs:
             _status(client, tenant, doc_id)  # answered from the database, never 5xx
         time.sleep(0.1)
-    refused = upload(client, tenant, docgen.txt(), "during.txt")
+    refused = upload(client, tenant, docgen.txt("en", 5), "during.txt")
     assert refused.status_code == 503 and refused.get_json()["error"]
 
     stack.redis = EmbeddedRedis(stack.tmp / "redis", port=stack.redis.port).start()

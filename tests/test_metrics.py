@@ -67,7 +67,7 @@ def test_queue_depth_counts_documents_nobody_has_taken_yet(isolated_stack, make_
     tenant = make_tenant("metrics-queue")
     before = scrape(client)[("socrate_queue_depth", (("queue", "documents"),))]
     for n in range(3):
-        assert upload(client, tenant, docgen.txt("en", count=2), f"q{n}.txt").status_code == 202
+        assert upload(client, tenant, docgen.txt("en", count=2 + n), f"q{n}.txt").status_code == 202
     samples = scrape(client)
     assert samples[("socrate_queue_depth", (("queue", "documents"),))] == before + 3
     assert samples[("socrate_queue_depth", (("queue", "maintenance"),))] == 0

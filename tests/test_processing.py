@@ -27,7 +27,7 @@ def _queued(
     with ctx.sessions() as session:
         doc = documents.create(session, tenant.id, documents.Upload(name, io.BytesIO(content)), source="api",
                                storage=ctx.storage, queue=queue,
-                               settings=settings)  # fmt: skip
+                               settings=settings, allow_duplicate=True).document  # fmt: skip
     ((document_id, tenant_id, task_id),) = queue.sent
     assert (document_id, tenant_id) == (doc.id, tenant.id)
     assert isinstance(task_id, str)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -39,8 +40,13 @@ def _row(ctx, doc_id: str) -> Document:
     return doc
 
 
+_serial = itertools.count()
+
+
 def _ready_document(client, tenant) -> str:
-    doc_id = upload(client, tenant, docgen.txt("en"), "doc.txt").get_json()["document_id"]
+    """A new ready document (its own content: the same file twice would be one document)."""
+    content = docgen.txt("en", needle=f"This is document number {next(_serial)}.")
+    doc_id = upload(client, tenant, content, "doc.txt").get_json()["document_id"]
     assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"
     return doc_id
 

@@ -199,7 +199,7 @@ def test_runs_on_s3_leave_exactly_one_set_of_outputs(s3, ctx, tenant, s3_setting
     with ctx.sessions() as session:
         doc = documents.create(session, tenant.id, documents.Upload("a.txt", io.BytesIO(docgen.txt())),
                                source="api", storage=s3, queue=KeptQueue(),
-                               settings=s3_settings)  # fmt: skip
+                               settings=s3_settings).document  # fmt: skip
         doc_id, first_task = doc.id, doc.task_id
     assert first_task is not None
     prefix = s3.document_prefix(tenant.id, doc_id)
@@ -246,7 +246,7 @@ def test_docx_content_is_checked_from_the_bucket_and_a_refused_one_leaves_nothin
     def create(name: str, data: bytes) -> Document:
         return documents.create(session, tenant.id, documents.Upload(name, io.BytesIO(data)), source="api",
                                 storage=s3, queue=KeptQueue(),
-                                settings=s3_settings)  # fmt: skip
+                                settings=s3_settings).document  # fmt: skip
 
     with ctx.sessions() as session:
         doc_id = create("a.docx", docgen.docx()).id
@@ -262,7 +262,7 @@ def test_cleanup_on_s3_removes_orphans_stale_uploads_and_unreferenced_runs(
     with ctx.sessions() as session:
         doc = documents.create(session, tenant.id, documents.Upload("a.txt", io.BytesIO(docgen.txt())),
                                source="api", storage=s3, queue=KeptQueue(),
-                               settings=s3_settings)  # fmt: skip
+                               settings=s3_settings).document  # fmt: skip
     prefix = s3.document_prefix(tenant.id, doc.id)
     live = f"{prefix}/runs/live"
     _set(

@@ -160,7 +160,8 @@ def test_deleting_a_document_or_a_tenant_removes_its_search_rows(app, worker, ma
     client = app.test_client()
     tenant = make_tenant("rows")
     doc_ids = [
-        upload(client, tenant, docgen.txt("en", count=3), f"{n}.txt").get_json()["document_id"] for n in "ab"
+        upload(client, tenant, docgen.txt("en", count=3, needle=n), f"{n}.txt").get_json()["document_id"]
+        for n in "ab"
     ]
     for doc_id in doc_ids:
         assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"

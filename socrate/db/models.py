@@ -89,6 +89,7 @@ class Document(Base):
         Index("ix_documents_telegram_pending", "telegram_chat_id", postgresql_where=TELEGRAM_PENDING),
         Index("ix_documents_tenant_ready", "tenant_id", postgresql_include=["language", "total_chunks"],
               postgresql_where=text("status = 'ready'")),
+        Index("ix_documents_tenant_sha256", "tenant_id", "sha256"),  # duplicate uploads
     )  # fmt: skip
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

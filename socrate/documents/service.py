@@ -33,8 +33,23 @@ log = logging.getLogger(__name__)
 MAX_LIST_LIMIT = 200
 MAX_LIST_OFFSET = 1_000_000_000  # beyond any tenant's quota; PostgreSQL's OFFSET is a 64-bit integer
 QUEUED_MESSAGE = "Document uploaded and queued for processing"
+DUPLICATE_MESSAGE = "Already in your library as {filename}: nothing new was stored"
+KEPT = (Status.QUEUED, Status.PROCESSING, Status.READY)  # a failed or cancelled copy is no reason to refuse
 MIN_PREFIX = 8
 _ID_CHARS = set("0123456789abcdef-")
+
+
+@dataclass(frozen=True)
+class Created:
+    """What an upload became: a new document, or (``duplicate``) the tenant's existing one with the
+    same content, in which case nothing was stored or queued."""
+
+    document: Document
+    duplicate: bool = False
+
+    @property
+    def message(self) -> str:
+        return DUPLICATE_MESSAGE.format(filename=self.document.filename) if self.duplicate else QUEUED_MESSAGE
 
 
 @dataclass(frozen=True)
@@ -69,10 +84,13 @@ def create(
     queue: DocumentQueue,
     settings: Settings,
     chat: tuple[int, int] | None = None,
-) -> Document:
+    allow_duplicate: bool = False,
+) -> Created:
     """Validate, store, commit the row, then queue; on any failure nothing is left behind.
 
-    ``chat`` is the Telegram (chat id, message id) whose status message follows this document.
+    A file the tenant already has (same SHA-256, queued, processing or ready) is not stored again:
+    the existing document comes back as a duplicate, unless ``allow_duplicate``. ``chat`` is the
+    Telegram (chat id, message id) whose status message follows a new document.
     """
     if source not in DOCUMENT_SOURCES:
         raise ValueError(f"unknown source {source!r}")
@@ -93,6 +111,12 @@ def create(
     try:
         filetypes.confirm_kind(kind, stored.head, lambda: storage.local_file(stored.temp_key))
         session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+        if not allow_duplicate and (existing := _same_content(session, tenant_id, stored.sha256)) is not None:
+            session.commit()  # releases the tenant's lock; nothing was written
+            session.refresh(existing)  # loaded now: adapters read it after their session closes
+            storage.delete(stored.temp_key)
+            log.info("duplicate upload", extra=logs.fields(tenant_id=tenant_id, document_id=existing.id))
+            return Created(existing, duplicate=True)
         _check_count_quota(session, tenant)
         _check_bytes_quota(session, tenant, stored.size)
         now = utcnow()
@@ -130,7 +154,14 @@ def create(
         raise
     metrics.record_upload(settings.redis_url, stored.size)
     log.info("document queued", extra=logs.fields(tenant_id=tenant_id, document_id=doc_id, task_id=task_id))
-    return doc
+    return Created(doc)
+
+
+def _same_content(session: Session, tenant_id: str, sha256: str) -> Document | None:
+    """The tenant's oldest kept document with this content (the tenant's row lock is held: two
+    identical uploads at once cannot both miss each other)."""
+    stmt = select_owned(Document, tenant_id).where(Document.sha256 == sha256, Document.status.in_(KEPT))
+    return session.scalars(stmt.order_by(Document.created_at).limit(1)).first()
 
 
 def get(session: Session, tenant_id: str, document_id: str) -> Document:

@@ -29,11 +29,12 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 def upload() -> tuple[Response, int]:
     limit(f"tenant:{g.tenant_id}", per_minute=ctx().settings.upload_limit_per_minute, scope="upload")
     release_connection()
+    allow_duplicate = forms.flag(request.args, "allow_duplicate")
     file = request.files.get("file")
     if file is None:
         raise BadRequest("No file was uploaded (multipart field 'file')")
     c = ctx()
-    doc = documents.create(
+    created = documents.create(
         session(),
         g.tenant_id,
         documents.Upload(
@@ -43,9 +44,17 @@ def upload() -> tuple[Response, int]:
         storage=c.storage,
         queue=queue(),
         settings=c.settings,
+        allow_duplicate=allow_duplicate,
     )
-    body = {"success": True, "document_id": doc.id, "status": doc.status, "message": documents.QUEUED_MESSAGE}
-    return jsonify(body), 202
+    doc = created.document
+    body = {
+        "success": True,
+        "document_id": doc.id,
+        "status": doc.status,
+        "duplicate": created.duplicate,
+        "message": created.message,
+    }
+    return jsonify(body), 200 if created.duplicate else 202
 
 
 @bp.get("/documents/<document_id>/status")

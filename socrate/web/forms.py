@@ -71,3 +71,13 @@ def client_filename(file: FileStorage) -> str:
     if raw and _RAW_BACKSLASH.search(raw.group(1)):
         return raw.group(1).rsplit("\\", 1)[-1]
     return file.filename or ""
+
+
+def flag(values: MultiDict[str, str], name: str) -> bool:
+    """A true/false query parameter (true/false, 1/0, yes/no; absent is false), else BadRequest."""
+    raw = values.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise BadRequest(f"{name} must be true or false")

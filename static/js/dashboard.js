@@ -47,6 +47,16 @@ function uploadRow(file) {
     note(text) {
       message.textContent = text;
     },
+    // The tenant already has this file: nothing was uploaded again; a button opens the one it has.
+    duplicate(created) {
+      this.show(created.status, created.status === "ready" ? 100 : 0, "Already in your library");
+      item.dataset.state = "duplicate";
+      const open = h("button", {
+        type: "button", class: "secondary", "aria-label": `Open ${file.name} in your library`,
+      }, "Open");
+      open.addEventListener("click", () => showDetails(created.document_id));
+      message.after(" ", open);
+    },
   };
 }
 
@@ -79,6 +89,10 @@ async function upload(file) {
     return;
   }
   row.item.dataset.documentId = created.document_id;
+  if (created.duplicate) {
+    row.duplicate(created);
+    return;
+  }
   row.show(created.status, 0, created.message);
   refreshList();
   follow(created.document_id, row);
