@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from socrate.documents.lifecycle import Status
 from socrate.errors import NotFound, ServiceUnavailable, SocrateError
+from socrate.processing.filetypes import ALLOWED
 from socrate.search.ask import Citation, Done
 from socrate.search.citations import cited as cited_numbers
 from socrate.telegram.chat_status import ChatStatus
@@ -12,7 +13,7 @@ TELEGRAM_TEXT_LIMIT = 4096
 BAR_CELLS = 10
 APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
 HELP = (
-    "Send me a PDF, TXT, Markdown or DOCX file and I will turn it into a searchable memory.\n\n"
+    f"Send me a {ALLOWED} file and I will turn it into a searchable memory.\n\n"
     "/docs – your documents\n"
     "/status <id> – how a document is doing\n"
     "/delete <id> – delete a document\n"

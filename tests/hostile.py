@@ -255,6 +255,35 @@ CASES = [
         finals=frozenset({"ready"}),
         findable=("zeppelin mechanic copper valves",),
     ),
+    Case("PDF named .csv", "table.csv", lambda: docgen.pdf(pages=1), status=415),
+    Case("ZIP named .html", "page.html", lambda: b"PK\x03\x04" + b"\x00" * 200, status=415),
+    Case(
+        "CSV with a 2 MB field",
+        "wide.csv",
+        lambda: b"name,notes\nalice," + b"x" * 2_000_000 + b"\n",
+        reason="The CSV file could not be read",
+    ),
+    Case(
+        "CSV cut mid-quote", "cut.csv", lambda: b'name,city\n"Alice,Bologna\nBob', finals=frozenset({"ready"})
+    ),
+    Case(
+        "HTML that is only script and navigation",
+        "app.html",
+        lambda: (
+            b"<html><head><title></title><script>alert(1)</script></head><body><nav>Home</nav></body></html>"
+        ),
+        reason="No text could be extracted",
+    ),
+    Case(
+        "HTML with an entity declaration",
+        "entity.html",
+        lambda: (
+            b'<!DOCTYPE html [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><html><body><p>'
+            b"Zeppelin mechanic copper valves &xxe; &amp; gauges</p></body></html>"
+        ),
+        finals=frozenset({"ready"}),
+        findable=("zeppelin mechanic copper valves",),
+    ),
 ]
 
 

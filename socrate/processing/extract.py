@@ -1,4 +1,4 @@
-"""File -> plain text for PDF, DOCX, TXT and Markdown, with readable failures."""
+"""File -> plain text for PDF, DOCX, TXT, Markdown, CSV and HTML, with readable failures."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from socrate import logs
 from socrate.config import Settings
 from socrate.errors import ProcessingError
+from socrate.processing import formats
 from socrate.processing.budget import Budget, OverBudget
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def extract_text(path: Path, kind: str, settings: Settings) -> Extracted:
         settings.max_pdf_pages, settings.max_docx_uncompressed_bytes, settings.max_text_chars,
         settings.pdf_page_cpu_seconds, settings.pdf_cpu_seconds_per_page,
     )  # fmt: skip
-    readers = {"pdf": _pdf, "docx": _docx, "txt": _plain, "md": _plain}
+    readers = {"pdf": _pdf, "docx": _docx, "txt": _plain, "md": _plain, "csv": _csv, "html": _html}
     try:
         result = readers[kind](path, limits)
     except RecursionError as exc:
@@ -186,6 +187,14 @@ def _plain(path: Path, limits: Limits) -> _Read:
     if path.stat().st_size > limits.max_chars * 4:  # no encoding spends more than 4 bytes a character
         raise ProcessingError(f"The document has more than {limits.max_chars:,} characters of text")
     return _Read(text=decode_text(path.read_bytes()))
+
+
+def _csv(path: Path, limits: Limits) -> _Read:
+    return _Read(text=formats.csv_text(_plain(path, limits).text))
+
+
+def _html(path: Path, limits: Limits) -> _Read:
+    return _Read(text=formats.html_text(_plain(path, limits).text))
 
 
 WESTERN = ("cp1252", "latin_1", "iso8859_15")

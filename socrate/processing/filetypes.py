@@ -9,14 +9,19 @@ from pathlib import Path, PurePath, PurePosixPath
 from socrate import textfields
 from socrate.errors import UnsupportedType
 
-KINDS = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
+KINDS = {
+    ".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md", ".csv": "csv",
+    ".html": "html", ".htm": "html",
+}  # fmt: skip
 CONTENT_TYPES = {
     "pdf": "application/pdf",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "txt": "text/plain",
     "md": "text/markdown",
+    "csv": "text/csv",
+    "html": "text/html",
 }
-ALLOWED = "PDF, TXT, Markdown (.md) or DOCX"
+ALLOWED = "PDF, TXT, Markdown (.md), DOCX, CSV or HTML"
 
 
 MAX_FILENAME_CHARS = 200

@@ -1,0 +1,64 @@
+"""CSV and HTML to text (socrate/processing/formats.py), and both through the real pipeline to search."""
+
+from __future__ import annotations
+
+import pytest
+
+from socrate.errors import ProcessingError
+from socrate.processing import formats
+from tests.conftest import upload, wait_done
+
+PAGE = b"""<!doctype html><html><head><title>Harbour  notes</title><style>p {color: red}</style></head>
+<body><header>Site name</header><nav><a href="/">Home</a> <a href="/about">About</a></nav>
+<main><h1>The lighthouse</h1><p>The keeper&#39;s parrot is called <b>Admiral Biscuit</b> &amp; it sings.</p>
+<script>track()</script><ul><li>Open on Sundays</li><li>Closed in winter</li></ul></main>
+<aside>Related posts</aside><footer>Copyright</footer></body></html>"""
+
+
+def test_html_keeps_the_title_and_main_text_without_scripts_or_navigation() -> None:
+    text = formats.html_text(PAGE.decode())
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert lines == [
+        "Harbour notes",
+        "The lighthouse",
+        "The keeper's parrot is called Admiral Biscuit & it sings.",
+        "Open on Sundays",
+        "Closed in winter",
+    ]
+
+
+def test_html_without_main_takes_the_body() -> None:
+    text = formats.html_text("<body><nav>Menu</nav><p>First.</p><div>Second</div></body>")
+    assert [line for line in text.splitlines() if line] == ["First.", "Second"]
+
+
+def test_csv_rows_keep_their_headers() -> None:
+    text = formats.csv_text("name;city;notes\nAlice;Bologna;\nBob;Torino;likes trains\n")
+    assert text.splitlines() == ["name: Alice; city: Bologna", "name: Bob; city: Torino; notes: likes trains"]
+
+
+def test_csv_without_a_header_keeps_the_values() -> None:
+    assert formats.csv_text("1,2,3\n4,5,6\n").splitlines() == ["1; 2; 3", "4; 5; 6"]
+
+
+def test_a_csv_field_over_the_limit_is_a_readable_failure() -> None:
+    with pytest.raises(ProcessingError, match="The CSV file could not be read"):
+        formats.csv_text("a,b\n1," + "x" * (formats.CSV_MAX_FIELD_CHARS + 1) + "\n")
+
+
+def test_csv_and_html_are_searchable_after_the_pipeline(client, worker, tenant) -> None:
+    table = b"ship,captain,port\nAurora,Giulia Neri,Trieste\nBoreas,Marco Riva,Genova\n"
+    ids = [
+        upload(client, tenant, table, "fleet.csv").get_json()["document_id"],
+        upload(client, tenant, PAGE, "harbour.html").get_json()["document_id"],
+    ]
+    for doc_id in ids:
+        assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"
+    found = client.get(
+        "/api/search", query_string={"q": "Who is the captain of Boreas?"}, headers=tenant.headers
+    )
+    top = found.get_json()["results"][0]
+    assert top["document_id"] == ids[0] and "captain: Marco Riva" in top["text"]
+    found = client.get("/api/search", query_string={"q": "parrot name lighthouse"}, headers=tenant.headers)
+    top = found.get_json()["results"][0]
+    assert top["document_id"] == ids[1] and "Admiral Biscuit" in top["text"] and "track()" not in top["text"]
