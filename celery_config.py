@@ -6,46 +6,26 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import setup_logging, task_postrun, task_prerun
-from kombu import Queue
 
 from socrate import logs
 from socrate.config import Settings
-from socrate.taskqueue import CLEANUP, DOCUMENTS_QUEUE, MAINTENANCE_QUEUE, PROCESS_DOCUMENT, RECOVER, log_ids
+from socrate.taskqueue import CLEANUP, MAINTENANCE_QUEUE, RECOVER, celery_app, log_ids
 
 
 def make_celery(settings: Settings) -> Celery:
-    """Build the app from settings; refuses to fall back to Celery's default AMQP broker."""
-    if not settings.redis_url:
-        raise RuntimeError("REDIS_URL is not set: use scripts/run (it starts an embedded Redis) or set it")
-    app = Celery("socrate", broker=settings.redis_url, backend=settings.redis_url, include=["tasks"])
+    """The sending app (socrate.taskqueue.celery_app) plus what workers and Beat need."""
+    app = celery_app(settings, include=["tasks"])
     app.conf.update(
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
-        task_queues=(Queue(DOCUMENTS_QUEUE), Queue(MAINTENANCE_QUEUE)),
-        task_default_queue=DOCUMENTS_QUEUE,
-        task_routes={
-            PROCESS_DOCUMENT: {"queue": DOCUMENTS_QUEUE},
-            CLEANUP: {"queue": MAINTENANCE_QUEUE},
-            RECOVER: {"queue": MAINTENANCE_QUEUE},
-        },
         task_time_limit=settings.task_time_limit,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_track_started=True,
-        task_send_sent_event=True,
         worker_send_task_events=True,
         worker_prefetch_multiplier=1,
         worker_max_tasks_per_child=settings.worker_max_tasks_per_child,
         # A child loads the embedding model before it reports "up"; billiard's 4 s default kills it.
         worker_proc_alive_timeout=120,
-        result_expires=24 * 3600,
-        broker_connection_retry_on_startup=True,
-        broker_connection_timeout=2,
-        broker_transport_options={"visibility_timeout": settings.task_time_limit + 600},
-        result_backend_transport_options={"visibility_timeout": settings.task_time_limit + 600},
-        redis_socket_connect_timeout=2,
         beat_schedule={
             "cleanup-old-documents": {
                 "task": CLEANUP,

@@ -7,7 +7,6 @@ from typing import Any, cast
 
 from telegram.ext import ContextTypes
 
-from celery_config import make_celery
 from socrate import context
 from socrate.config import Settings
 from socrate.context import Context
@@ -29,7 +28,7 @@ class BotServices:
 
 
 def build(settings: Settings) -> BotServices:
-    queue = TaskQueue(make_celery(settings))
+    queue = TaskQueue.for_settings(settings)
     return BotServices(context.build(settings), queue, RateLimiter(settings.redis_url))
 
 

@@ -1,4 +1,9 @@
-"""Dispatch tasks by name so services never import tasks.py (or Celery's app module)."""
+"""Dispatch tasks by name so services never import tasks.py (or Celery's app module).
+
+``celery_app`` is the sending half of the Celery app (broker, backend, serialisation, queues, routes):
+the web, the bot and the admin CLI send and inspect with it, and celery_config.py adds what only
+workers and Beat need (task modules, limits, acknowledgement, the schedule) to the same settings.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,11 @@ import logging
 from typing import Any, Protocol, cast
 
 import redis
+from celery import Celery
+from kombu import Queue
 
 from socrate import logs
+from socrate.config import Settings
 from socrate.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -21,6 +29,33 @@ MAINTENANCE_QUEUE = "maintenance"
 
 PING_SECONDS = 1.0  # how long live workers get to say so before recovery asks them what they hold
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
+def celery_app(settings: Settings, include: list[str] | None = None) -> Celery:
+    """The app every process sends with; refuses to fall back to Celery's default AMQP broker."""
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set: use scripts/run (it starts an embedded Redis) or set it")
+    app = Celery("socrate", broker=settings.redis_url, backend=settings.redis_url, include=include or [])
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_queues=(Queue(DOCUMENTS_QUEUE), Queue(MAINTENANCE_QUEUE)),
+        task_default_queue=DOCUMENTS_QUEUE,
+        task_routes={
+            PROCESS_DOCUMENT: {"queue": DOCUMENTS_QUEUE},
+            CLEANUP: {"queue": MAINTENANCE_QUEUE},
+            RECOVER: {"queue": MAINTENANCE_QUEUE},
+        },
+        task_send_sent_event=True,
+        result_expires=24 * 3600,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2,
+        broker_transport_options={"visibility_timeout": settings.task_time_limit + 600},
+        result_backend_transport_options={"visibility_timeout": settings.task_time_limit + 600},
+        redis_socket_connect_timeout=2,
+    )
+    return app
 
 
 def log_ids(name: str, args: list[Any] | tuple[Any, ...]) -> dict[str, str]:
@@ -50,6 +85,11 @@ class TaskQueue:
 
     def __init__(self, celery_app: CeleryLike) -> None:
         self.celery = celery_app
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> TaskQueue:
+        """A queue on its own sending app (the bot and the admin CLI; the web is handed one)."""
+        return cls(celery_app(settings))
 
     def dispatch(self, name: str, args: list[Any], queue: str, task_id: str) -> None:
         """Publish a task; a broker outage becomes ServiceUnavailable within about a second."""

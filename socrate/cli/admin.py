@@ -26,9 +26,7 @@ def _ctx(settings: Settings) -> Context:
 
 
 def _queue(settings: Settings) -> TaskQueue:
-    from celery_config import make_celery
-
-    return TaskQueue(make_celery(settings))
+    return TaskQueue.for_settings(settings)
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:

@@ -124,10 +124,9 @@ class Selftest:
         return "ping answered"
 
     def worker(self) -> str:
-        from celery_config import make_celery
         from socrate.taskqueue import TaskQueue
 
-        count = TaskQueue(make_celery(self.settings)).ping_workers(timeout=self.worker_timeout)
+        count = TaskQueue.for_settings(self.settings).ping_workers(timeout=self.worker_timeout)
         if count < 1:
             raise StepFailed(f"no worker answered a ping within {self.worker_timeout:g} s")
         return f"{count} worker(s)"
