@@ -98,3 +98,33 @@ def pdf(
         c.showPage()
     c.save()
     return out.getvalue()
+
+
+def xlsx(rows: list[list[object]], sheet: str = "Fleet") -> bytes:
+    """A workbook with one sheet of ``rows`` (the first being the header)."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    assert ws is not None
+    ws.title = sheet
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def pptx(slides: list[tuple[str, str, str]]) -> bytes:
+    """A deck with one slide per (title, body, speaker notes)."""
+    from pptx import Presentation
+
+    deck = Presentation()
+    for title, body, notes in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = body
+        slide.notes_slide.notes_text_frame.text = notes
+    out = io.BytesIO()
+    deck.save(out)
+    return out.getvalue()

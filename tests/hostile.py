@@ -142,15 +142,28 @@ def docx_xxe() -> bytes:
 
 def docx_zip_bomb() -> bytes:
     """~300 MB of zeros in a part, deflated to a few hundred KB."""
+    return zip_bomb(_docx_with(None), "word/document.xml")
+
+
+def zip_bomb(base: bytes, member: str) -> bytes:
+    """``base`` (an Office zip) with ``member`` replaced by ~300 MB of zeros."""
     out = io.BytesIO()
-    base = _docx_with(None)
     with zipfile.ZipFile(io.BytesIO(base)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for item in src.infolist():
-            zf.writestr(item, src.read(item))
-        with zf.open("word/document.xml", "w", force_zip64=True) as part:
+            if item.filename != member:
+                zf.writestr(item, src.read(item))
+        with zf.open(member, "w", force_zip64=True) as part:
             block = b"\0" * MB
             for _ in range(300):
                 part.write(block)
+    return out.getvalue()
+
+
+def _replace_member(base: bytes, member: str, data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for item in src.infolist():
+            zf.writestr(item, data if item.filename == member else src.read(item))
     return out.getvalue()
 
 
@@ -256,6 +269,20 @@ CASES = [
         findable=("zeppelin mechanic copper valves",),
     ),
     Case("PDF named .csv", "table.csv", lambda: docgen.pdf(pages=1), status=415),
+    Case("DOCX named .xlsx", "sheet.xlsx", docgen.docx, status=415),
+    Case("XLSX named .pptx", "deck.pptx", lambda: docgen.xlsx([["a"], ["b"]]), status=415),
+    Case(
+        "XLSX zip bomb",
+        "bomb.xlsx",
+        lambda: zip_bomb(docgen.xlsx([["a"], ["b"]]), "xl/worksheets/sheet1.xml"),
+        reason="expands to",
+    ),
+    Case(
+        "PPTX with a broken slide",
+        "broken.pptx",
+        lambda: _replace_member(docgen.pptx([("T", "B", "N")]), "ppt/slides/slide1.xml", b"<p:sld"),
+        reason="The PPTX file is corrupt or unreadable",
+    ),
     Case("ZIP named .html", "page.html", lambda: b"PK\x03\x04" + b"\x00" * 200, status=415),
     Case(
         "CSV with a 2 MB field",

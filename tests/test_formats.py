@@ -6,6 +6,7 @@ import pytest
 
 from socrate.errors import ProcessingError
 from socrate.processing import formats
+from tests import docgen
 from tests.conftest import upload, wait_done
 
 PAGE = b"""<!doctype html><html><head><title>Harbour  notes</title><style>p {color: red}</style></head>
@@ -62,3 +63,55 @@ def test_csv_and_html_are_searchable_after_the_pipeline(client, worker, tenant) 
     found = client.get("/api/search", query_string={"q": "parrot name lighthouse"}, headers=tenant.headers)
     top = found.get_json()["results"][0]
     assert top["document_id"] == ids[1] and "Admiral Biscuit" in top["text"] and "track()" not in top["text"]
+
+
+FLEET: list[list[object]] = [
+    ["ship", "captain", "port"],
+    ["Aurora", "Giulia Neri", "Trieste"],
+    ["Boreas", "Marco Riva", "Genova"],
+]
+DECK = [
+    ("Quarterly plan", "Open two new harbours", "Mention the budget"),
+    ("Lighthouse", "The keeper's parrot is Admiral Biscuit", "Ask about the parrot's diet"),
+]
+
+
+def test_xlsx_sheets_read_like_csv_rows(tmp_path) -> None:
+    from socrate.processing import office
+
+    path = tmp_path / "fleet.xlsx"
+    path.write_bytes(docgen.xlsx([*FLEET, [None, None, None], ["Cirrus", 42, 3.5]]))
+    assert office.xlsx_text(path, 10_000).splitlines() == [
+        "Sheet: Fleet",
+        "ship: Aurora; captain: Giulia Neri; port: Trieste",
+        "ship: Boreas; captain: Marco Riva; port: Genova",
+        "ship: Cirrus; captain: 42; port: 3.5",
+    ]
+
+
+def test_pptx_gives_one_page_per_slide_with_its_notes(tmp_path) -> None:
+    from socrate.processing import office
+
+    path = tmp_path / "deck.pptx"
+    path.write_bytes(docgen.pptx(DECK))
+    assert office.pptx_pages(path) == [
+        "Quarterly plan\nOpen two new harbours\nMention the budget",
+        "Lighthouse\nThe keeper's parrot is Admiral Biscuit\nAsk about the parrot's diet",
+    ]
+
+
+def test_xlsx_and_pptx_are_searchable_and_slides_are_pages(client, worker, tenant) -> None:
+    ids = [
+        upload(client, tenant, docgen.xlsx(FLEET), "fleet.xlsx").get_json()["document_id"],
+        upload(client, tenant, docgen.pptx(DECK), "deck.pptx").get_json()["document_id"],
+    ]
+    for doc_id in ids:
+        assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"
+    question = {"q": "Which port is Aurora in?"}
+    top = client.get("/api/search", query_string=question, headers=tenant.headers).get_json()["results"][0]
+    assert top["document_id"] == ids[0] and "port: Trieste" in top["text"]
+    details = client.get(f"/api/documents/{ids[1]}", headers=tenant.headers).get_json()
+    assert details["metadata"]["pages"] == 2
+    question = {"q": "What is the keeper's parrot called?", "document_id": ids[1]}
+    top = client.get("/api/search", query_string=question, headers=tenant.headers).get_json()["results"][0]
+    assert "Admiral Biscuit" in top["text"] and top["page_start"] == 1 and top["page_end"] == 2

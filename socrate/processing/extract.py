@@ -1,4 +1,4 @@
-"""File -> plain text for PDF, DOCX, TXT, Markdown, CSV and HTML, with readable failures."""
+"""File -> plain text for PDF, DOCX, PPTX, XLSX, TXT, Markdown, CSV and HTML, with readable failures."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from socrate import logs
 from socrate.config import Settings
 from socrate.errors import ProcessingError
-from socrate.processing import formats
+from socrate.processing import formats, office
 from socrate.processing.budget import Budget, OverBudget
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ def extract_text(path: Path, kind: str, settings: Settings) -> Extracted:
         settings.max_pdf_pages, settings.max_docx_uncompressed_bytes, settings.max_text_chars,
         settings.pdf_page_cpu_seconds, settings.pdf_cpu_seconds_per_page,
     )  # fmt: skip
-    readers = {"pdf": _pdf, "docx": _docx, "txt": _plain, "md": _plain, "csv": _csv, "html": _html}
+    readers = {"pdf": _pdf, "docx": _docx, "txt": _plain, "md": _plain, "csv": _csv, "html": _html,
+               "xlsx": _xlsx, "pptx": _pptx}  # fmt: skip
     try:
         result = readers[kind](path, limits)
     except RecursionError as exc:
@@ -156,7 +157,7 @@ def _pdf(path: Path, limits: Limits) -> _Read:
 def _docx(path: Path, limits: Limits) -> _Read:
     import docx
 
-    _check_zip_size(path, limits.max_uncompressed)
+    _check_zip_size(path, limits.max_uncompressed, "DOCX")
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises many unrelated types for broken files
@@ -169,17 +170,35 @@ def _docx(path: Path, limits: Limits) -> _Read:
     return _Read(text="\n".join(parts))
 
 
-def _check_zip_size(path: Path, max_uncompressed: int) -> None:
+def _xlsx(path: Path, limits: Limits) -> _Read:
+    _check_zip_size(path, limits.max_uncompressed, "XLSX")
+    try:
+        return _Read(text=office.xlsx_text(path, limits.max_chars))
+    except Exception as exc:  # openpyxl raises many unrelated types for broken files
+        log.info("xlsx unreadable", extra=logs.fields(path=path, error=repr(exc)))
+        raise ProcessingError("The XLSX file is corrupt or unreadable") from exc
+
+
+def _pptx(path: Path, limits: Limits) -> _Read:
+    _check_zip_size(path, limits.max_uncompressed, "PPTX")
+    try:
+        return _Read(pages=office.pptx_pages(path))
+    except Exception as exc:  # python-pptx raises many unrelated types for broken files
+        log.info("pptx unreadable", extra=logs.fields(path=path, error=repr(exc)))
+        raise ProcessingError("The PPTX file is corrupt or unreadable") from exc
+
+
+def _check_zip_size(path: Path, max_uncompressed: int, label: str) -> None:
     """Refuse zip bombs from the central directory, before anything is inflated."""
     try:
         with zipfile.ZipFile(path) as zf:
             total = sum(info.file_size for info in zf.infolist())
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ProcessingError("The DOCX file is corrupt or unreadable") from exc
+        raise ProcessingError(f"The {label} file is corrupt or unreadable") from exc
     if total > max_uncompressed:
         mb = 1024 * 1024
         raise ProcessingError(
-            f"The DOCX expands to {total // mb:,} MB; the limit is {max_uncompressed // mb} MB"
+            f"The {label} expands to {total // mb:,} MB; the limit is {max_uncompressed // mb} MB"
         )
 
 

@@ -11,7 +11,7 @@ from socrate.errors import UnsupportedType
 
 KINDS = {
     ".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md", ".csv": "csv",
-    ".html": "html", ".htm": "html",
+    ".html": "html", ".htm": "html", ".xlsx": "xlsx", ".pptx": "pptx",
 }  # fmt: skip
 CONTENT_TYPES = {
     "pdf": "application/pdf",
@@ -20,8 +20,11 @@ CONTENT_TYPES = {
     "md": "text/markdown",
     "csv": "text/csv",
     "html": "text/html",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
-ALLOWED = "PDF, TXT, Markdown (.md), DOCX, CSV or HTML"
+ALLOWED = "PDF, TXT, Markdown (.md), DOCX, PPTX, XLSX, CSV or HTML"
+ZIP_MARKERS = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml", "pptx": "ppt/presentation.xml"}
 
 
 MAX_FILENAME_CHARS = 200
@@ -54,21 +57,22 @@ def _looks_like_text(head: bytes) -> bool:
 def confirm_kind(kind: str, head: bytes, local_path: Callable[[], Path]) -> None:
     """Check the bytes agree with the extension, so a renamed binary is refused up front.
 
-    ``local_path`` is called only for DOCX (a zip is read from its end), sparing remote storage a download.
+    ``local_path`` is called only for the Office formats (a zip is read from its end), sparing remote
+    storage a download.
     """
     if kind == "pdf":
         ok = b"%PDF-" in head[:1024]
-    elif kind == "docx":
-        ok = head.startswith(b"PK\x03\x04") and _is_docx_zip(local_path())
+    elif kind in ZIP_MARKERS:
+        ok = head.startswith(b"PK\x03\x04") and _zip_holds(local_path(), ZIP_MARKERS[kind])
     else:
         ok = _looks_like_text(head)
     if not ok:
         raise UnsupportedType(f"The file content does not match its .{kind} extension")
 
 
-def _is_docx_zip(path: Path) -> bool:
+def _zip_holds(path: Path, member: str) -> bool:
     try:
         with zipfile.ZipFile(path) as zf:
-            return "word/document.xml" in zf.namelist()
+            return member in zf.namelist()
     except (zipfile.BadZipFile, OSError):
         return False

@@ -75,23 +75,24 @@ def csv_text(text: str) -> str:
     lines: list[str] = []
     try:
         header = [cell.strip() for cell in next(rows, [])]
-        if not _is_header(header):
-            lines.append(_row([], header))
+        if not is_header(header):
+            lines.append(row_text([], header))
             header = []
-        lines += [_row(header, row) for row in rows]
+        lines += [row_text(header, row) for row in rows]
     except csv.Error as exc:
         raise ProcessingError(f"The CSV file could not be read ({exc})") from exc
     return "\n".join(line for line in lines if line)
 
 
-def _is_header(cells: list[str]) -> bool:
+def is_header(cells: list[str]) -> bool:
     """Names, not data: every cell filled, none a number, no two alike (the csv module's own guess
     calls a table of words headerless)."""
     numeric = any(cell.replace(".", "", 1).replace(",", "", 1).lstrip("-").isdigit() for cell in cells)
     return bool(cells) and all(cells) and not numeric and len(set(cells)) == len(cells)
 
 
-def _row(header: list[str], row: list[str]) -> str:
+def row_text(header: list[str], row: list[str]) -> str:
+    """``header: value; …`` for the row's filled cells (values alone where a column has no name)."""
     cells = []
     for i, value in enumerate(row):
         value = value.strip()
