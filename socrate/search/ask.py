@@ -22,6 +22,7 @@ from socrate.context import Context
 from socrate.errors import BadRequest
 from socrate.search import citations, extractive, llm, prompt, usage
 from socrate.search.service import MAX_QUERY_CHARS, Hit, search
+from socrate.search.usage import Usage
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Done:
     answer: str
     mode: str  # what did answer: "llm", or "passages" (offline, nothing found, or the model failed)
     model: str | None
-    usage: llm.Usage | None
+    usage: Usage | None
     warning: str | None
     message: str | None  # search's note, e.g. "This document is not ready to search yet"
     took_ms: float
@@ -135,10 +136,10 @@ class Asked:
         api = llm.client(settings.llm_base_url, settings.llm_api_key, settings.llm_timeout_seconds)
         marks = citations.Filter(len(self.hits))
         parts: list[str] = []
-        spent: llm.Usage | None = None
+        spent: Usage | None = None
         try:
             for item in llm.stream(api, model, messages, settings.llm_max_tokens):
-                if isinstance(item, llm.Usage):
+                if isinstance(item, Usage):
                     spent = item
                 elif text := marks.feed(item):
                     parts.append(text)
@@ -155,8 +156,7 @@ class Asked:
             yield self._done("".join(parts).strip(), "llm", model, spent, None)
         finally:
             if spent is None and parts:  # the client left, or the stream broke: count what was spent
-                prompt_chars = sum(len(m["content"]) for m in messages)
-                spent = llm.Usage(llm.estimate(prompt_chars), llm.estimate(sum(map(len, parts))), True)
+                spent = usage.estimated(messages, parts)
             if spent is not None:
                 with self.ctx.sessions() as session:
                     usage.record(session, self.tenant_id, spent)
@@ -168,7 +168,7 @@ class Asked:
         return (sentences or best.snippet.strip("… ")) + " [1]"
 
     def _done(
-        self, answer: str, mode: str, model: str | None, spent: llm.Usage | None, warning: str | None
+        self, answer: str, mode: str, model: str | None, spent: Usage | None, warning: str | None
     ) -> Done:
         took_ms = round((time.perf_counter() - self.started) * 1000, 1)
         tokens = (spent.prompt_tokens, spent.completion_tokens) if spent else (0, 0)

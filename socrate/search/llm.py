@@ -13,7 +13,6 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import cast
 
@@ -22,23 +21,13 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from socrate import logs
+from socrate.search.usage import Usage, estimated
 
 log = logging.getLogger(__name__)
 
 RETRIES = 2
 BACKOFF_SECONDS = (0.3, 1.0)
 BROKE_OFF = "The model's answer broke off"
-CHARS_PER_TOKEN = 4  # estimate for providers that do not report usage
-
-
-@dataclass(frozen=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-    estimated: bool = False
-
-    def as_json(self) -> dict[str, int]:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
 
 
 class ModelUnavailable(Exception):
@@ -59,15 +48,10 @@ def client(base_url: str, api_key: str, timeout: float) -> openai.OpenAI:
 os.register_at_fork(after_in_child=client.cache_clear)  # connections are not shared across a fork
 
 
-def estimate(chars: int) -> int:
-    return max(1, chars // CHARS_PER_TOKEN)
-
-
 def stream(
     api: openai.OpenAI, model: str, messages: list[dict[str, str]], max_tokens: int
 ) -> Iterator[str | Usage]:
     """Text deltas, then one Usage (the provider's, or estimated from the text when it sends none)."""
-    prompt_chars = sum(len(m["content"]) for m in messages)
     for attempt in range(RETRIES + 1):
         started, text = False, []
         try:
@@ -95,7 +79,7 @@ def stream(
                 raise ModelUnavailable(BROKE_OFF, started)
             if not started:
                 raise ModelUnavailable("The model sent an empty answer", started=False)
-            yield usage or Usage(estimate(prompt_chars), estimate(sum(map(len, text))), estimated=True)
+            yield usage or estimated(messages, text)
             return
         except ModelUnavailable:
             raise

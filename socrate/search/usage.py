@@ -6,6 +6,7 @@ little over it; the next question that day is refused with the time until midnig
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
@@ -14,7 +15,27 @@ from sqlalchemy.orm import Session
 
 from socrate.db.models import ModelUsage
 from socrate.errors import RateLimited
-from socrate.search.llm import Usage
+
+CHARS_PER_TOKEN = 4  # estimate for providers that do not report usage
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One answer's tokens, as the provider reported them or as ``estimated`` from the text."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+
+    def as_json(self) -> dict[str, int]:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+
+
+def estimated(messages: list[dict[str, str]], completion: list[str]) -> Usage:
+    """~4 characters a token, for providers that send no usage and for answers cut short."""
+    prompt_chars = sum(len(m["content"]) for m in messages)
+    completion_chars = sum(map(len, completion))
+    return Usage(max(1, prompt_chars // CHARS_PER_TOKEN), max(1, completion_chars // CHARS_PER_TOKEN), True)
 
 
 def today() -> date:
