@@ -8,6 +8,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,37 +156,28 @@ def _pdf(path: Path, limits: Limits) -> _Read:
 
 
 def _docx(path: Path, limits: Limits) -> _Read:
-    import docx
-
-    _check_zip_size(path, limits.max_uncompressed, "DOCX")
-    try:
-        document = docx.Document(str(path))
-    except Exception as exc:  # python-docx raises many unrelated types for broken files
-        log.info("docx unreadable", extra=logs.fields(path=path, error=repr(exc)))
-        raise ProcessingError("The DOCX file is corrupt or unreadable") from exc
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append(" | ".join(cell.text for cell in row.cells))
-    return _Read(text="\n".join(parts))
+    return _office(path, limits, "DOCX", lambda: _Read(text=office.docx_text(path)))
 
 
 def _xlsx(path: Path, limits: Limits) -> _Read:
-    _check_zip_size(path, limits.max_uncompressed, "XLSX")
-    try:
-        return _Read(text=office.xlsx_text(path, limits.max_chars))
-    except Exception as exc:  # openpyxl raises many unrelated types for broken files
-        log.info("xlsx unreadable", extra=logs.fields(path=path, error=repr(exc)))
-        raise ProcessingError("The XLSX file is corrupt or unreadable") from exc
+    return _office(path, limits, "XLSX", lambda: _Read(text=office.xlsx_text(path, limits.max_chars)))
 
 
 def _pptx(path: Path, limits: Limits) -> _Read:
-    _check_zip_size(path, limits.max_uncompressed, "PPTX")
+    return _office(path, limits, "PPTX", lambda: _Read(pages=office.pptx_pages(path)))
+
+
+def _office(path: Path, limits: Limits, label: str, read: Callable[[], _Read]) -> _Read:
+    """An Office zip: bombs refused from the central directory first, then the library's many exception
+    types for a broken file become one readable reason (a too-deep document still says so)."""
+    _check_zip_size(path, limits.max_uncompressed, label)
     try:
-        return _Read(pages=office.pptx_pages(path))
-    except Exception as exc:  # python-pptx raises many unrelated types for broken files
-        log.info("pptx unreadable", extra=logs.fields(path=path, error=repr(exc)))
-        raise ProcessingError("The PPTX file is corrupt or unreadable") from exc
+        return read()
+    except RecursionError:
+        raise
+    except Exception as exc:
+        log.info("office file unreadable", extra=logs.fields(path=path, kind=label, error=repr(exc)))
+        raise ProcessingError(f"The {label} file is corrupt or unreadable") from exc
 
 
 def _check_zip_size(path: Path, max_uncompressed: int, label: str) -> None:

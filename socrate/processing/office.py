@@ -1,9 +1,10 @@
-"""Text out of Excel workbooks (openpyxl) and PowerPoint decks (python-pptx).
+"""Text out of Word documents (python-docx), Excel workbooks (openpyxl) and PowerPoint decks (python-pptx).
 
-A sheet's rows read like CSV rows (``header: value`` pairs, socrate/processing/formats.py) under a
-``Sheet: name`` line; a deck gives one page per slide (its shapes' text, tables, then the speaker
-notes), so a citation names the slide as its page. The caller has already refused zip bombs
-(extract._check_zip_size); neither library resolves external XML entities.
+A document gives its paragraphs, then its tables' rows as ``cell | cell`` lines. A sheet's rows read
+like CSV rows (``header: value`` pairs, socrate/processing/formats.py) under a ``Sheet: name`` line; a
+deck gives one page per slide (its shapes' text, tables, then the speaker notes), so a citation names
+the slide as its page. The caller has already refused zip bombs (extract._check_zip_size); none of the
+libraries resolves external XML entities.
 """
 
 from __future__ import annotations
@@ -12,6 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from socrate.processing.formats import is_header, row_text
+
+
+def docx_text(path: Path) -> str:
+    import docx
+
+    document = docx.Document(str(path))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" | ".join(cell.text for cell in row.cells))
+    return "\n".join(parts)
 
 
 def xlsx_text(path: Path, max_chars: int) -> str:
