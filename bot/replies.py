@@ -7,6 +7,7 @@ from socrate.errors import NotFound, ServiceUnavailable, SocrateError
 from socrate.processing.filetypes import ALLOWED
 from socrate.search.ask import Citation, Done
 from socrate.search.citations import cited as cited_numbers
+from socrate.search.citations import pages
 from socrate.telegram.chat_status import ChatStatus
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -80,11 +81,6 @@ def progress_text(doc: ChatStatus) -> str:
     return f"{icon_} {doc.filename} · {short_id}\n{bar(doc.progress)} {doc.progress}% · {doc.message}"
 
 
-def pages(start: int, end: int | None) -> str:
-    """``p. 12`` or ``p. 12–13``."""
-    return f"p. {start}" if end in (None, start) else f"p. {start}–{end}"
-
-
 def trim_message(text: str) -> str:
     return fit(text, TELEGRAM_TEXT_LIMIT)
 
@@ -111,9 +107,9 @@ def answer_final(done: Done, cited: list[Citation]) -> str:
 
 def source(citation: Citation) -> str:
     """The citation as people read it: "report.pdf p. 12", or the file name alone without pages."""
-    if citation.page_start is None:
-        return citation.filename
-    return f"{citation.filename} {pages(citation.page_start, citation.page_end)}"
+    return " ".join(
+        part for part in (citation.filename, pages(citation.page_start, citation.page_end)) if part
+    )
 
 
 def utf16_len(text: str) -> int:

@@ -83,9 +83,9 @@ class Embedder:
             warnings.simplefilter("ignore")  # the tracer's notes, and deprecated attributes it reads
             traced = torch.jit.freeze(torch.jit.trace(self.model.eval(), (example,), strict=False))
         probe = "Where does the harbour master of Tessaline keep the spare anchor chain this winter?"
-        eager = self.embed_query(probe)
+        untraced = self.embed_query(probe)
         self._traced = traced
-        if float(np.dot(eager, self.embed_query(probe))) < 0.99999:
+        if float(np.dot(untraced, self.embed_query(probe))) < 0.99999:
             self._traced = None
 
 
