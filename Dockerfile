@@ -2,9 +2,11 @@
 # Build: docker build -t socrate .   Local topology: docker compose -f docker-compose.dev.yml up
 FROM python:3.11-slim
 
-# opencv (pulled by memvid) needs libGL and glib at import time.
+# opencv (pulled by memvid) needs libGL and glib at import time; Tesseract (English, Italian) reads
+# scans and photos (about 30 MB with its language data).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+        tesseract-ocr tesseract-ocr-eng tesseract-ocr-ita \
     && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -85,6 +85,11 @@ class Settings:
     pdf_cpu_seconds_per_page: float = 0.25  # a whole PDF: 10 s + this per page
     max_docx_uncompressed_bytes: int = 200 * MB
     max_text_chars: int = 5_000_000
+    max_image_pixels: int = 60_000_000  # a bigger canvas is refused before decoding (decompression bombs)
+    ocr_page_seconds: float = 120.0  # wall time Tesseract may spend on one page
+    ocr_languages: str = "eng+ita"  # Tesseract's -l when the text layer does not tell the language
+    allow_loopback_urls: bool = False  # tests only: links and webhooks may reach 127.0.0.1
+    url_fetch_timeout_seconds: float = 30.0
     rate_limit_per_minute: int = 600
     login_failures_per_15_minutes: int = 10
     signups_per_hour_per_address: int = 10
@@ -150,6 +155,11 @@ class Settings:
             pdf_cpu_seconds_per_page=float(env.get("PDF_CPU_SECONDS_PER_PAGE") or 0.25),
             max_docx_uncompressed_bytes=_int(env, "MAX_DOCX_UNCOMPRESSED_MB", 200) * MB,
             max_text_chars=_int(env, "MAX_TEXT_CHARS", 5_000_000),
+            max_image_pixels=_int(env, "MAX_IMAGE_MEGAPIXELS", 60) * 1_000_000,
+            ocr_page_seconds=float(env.get("OCR_PAGE_SECONDS") or 120.0),
+            ocr_languages=env.get("OCR_LANGUAGES", "").strip() or cls.ocr_languages,
+            allow_loopback_urls=env.get("ALLOW_LOOPBACK_URLS", "").strip().lower() in {"1", "true", "yes"},
+            url_fetch_timeout_seconds=float(env.get("URL_FETCH_TIMEOUT_SECONDS") or 30.0),
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600),
             upload_limit_per_minute=_int(env, "UPLOAD_LIMIT_PER_MINUTE", 60),
             session_days=_int(env, "SESSION_DAYS", 14),

@@ -1,4 +1,4 @@
-"""Generate real test documents (PDF, DOCX, TXT, Markdown) in English and Italian."""
+"""Generate real test documents (PDF, DOCX, TXT, Markdown, XLSX, PPTX, EPUB) in English and Italian."""
 
 from __future__ import annotations
 
@@ -127,4 +127,27 @@ def pptx(slides: list[tuple[str, str, str]]) -> bytes:
         slide.notes_slide.notes_text_frame.text = notes
     out = io.BytesIO()
     deck.save(out)
+    return out.getvalue()
+
+
+def epub(title: str, chapters: list[tuple[str, str]]) -> bytes:
+    """A book with one chapter per (heading, paragraph), a table of contents and its navigation page."""
+    from ebooklib import epub as ebook
+
+    book = ebook.EpubBook()
+    book.set_identifier(f"test-{title}")
+    book.set_title(title)
+    book.set_language("en")
+    pages = []
+    for number, (heading, text) in enumerate(chapters, start=1):
+        page = ebook.EpubHtml(title=heading, file_name=f"chapter{number}.xhtml", lang="en")
+        page.content = f"<html><body><h1>{heading}</h1><p>{text}</p></body></html>"
+        book.add_item(page)
+        pages.append(page)
+    book.toc = pages
+    book.add_item(ebook.EpubNcx())
+    book.add_item(ebook.EpubNav())
+    book.spine = ["nav", *pages]
+    out = io.BytesIO()
+    ebook.write_epub(out, book)
     return out.getvalue()

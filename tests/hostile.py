@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tests import docgen
+from tests import docgen, scangen
 
 MB = 1024 * 1024
 
@@ -300,6 +300,62 @@ CASES = [
             b"<html><head><title></title><script>alert(1)</script></head><body><nav>Home</nav></body></html>"
         ),
         reason="No text could be extracted",
+    ),
+    Case("JPEG named .png", "photo.png", lambda: scangen.photo(scangen.page(["x"])), status=415),
+    Case("PDF named .jpg", "photo.jpg", lambda: docgen.pdf(pages=1), status=415),
+    Case("DOCX named .epub", "book.epub", docgen.docx, status=415),
+    Case(
+        "PNG claiming 100,000 × 100,000 pixels",
+        "bomb.png",
+        lambda: scangen.png_claiming(100_000, 100_000),
+        reason="too large to read safely",
+    ),
+    Case(
+        "PNG claiming 9,000 × 9,000 pixels",
+        "big.png",
+        lambda: scangen.png_claiming(9_000, 9_000),
+        reason="megapixels",
+    ),
+    Case(
+        "JPEG cut to a third",
+        "cut.jpg",
+        lambda: scangen.photo(scangen.page(["Zeppelin"]))[:5_000],
+        reason="The image file is corrupt or unreadable",
+    ),
+    Case(
+        "a photo of a blank page",
+        "blank.webp",
+        lambda: scangen.photo(scangen.page([]), "WEBP"),
+        reason="No text could be extracted",
+    ),
+    Case(
+        "a scanned PDF of a blank page",
+        "blank.pdf",
+        lambda: scangen.scanned_pdf([scangen.page([])]),
+        reason="No text could be extracted",
+    ),
+    Case(
+        "EPUB with an entity declaration",
+        "entity.epub",
+        lambda: _replace_member(
+            docgen.epub("Book", [("One", "Zeppelin")]),
+            "EPUB/chapter1.xhtml",
+            b'<?xml version="1.0"?><!DOCTYPE html [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+            b"<html><body><p>&b;&b;&b;</p></body></html>",
+        ),
+        reason="declares XML entities",
+    ),
+    Case(
+        "EPUB zip bomb",
+        "bomb.epub",
+        lambda: zip_bomb(docgen.epub("Book", [("One", "Zeppelin")]), "EPUB/chapter1.xhtml"),
+        reason="expands to",
+    ),
+    Case(
+        "EPUB with a broken package file",
+        "broken.epub",
+        lambda: _replace_member(docgen.epub("Book", [("One", "Zeppelin")]), "EPUB/content.opf", b"<package"),
+        reason="The EPUB file is corrupt or unreadable",
     ),
     Case(
         "HTML with an entity declaration",

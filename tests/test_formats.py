@@ -1,4 +1,4 @@
-"""CSV and HTML to text (socrate/processing/formats.py), and both through the real pipeline to search."""
+"""CSV, HTML, XLSX, PPTX and EPUB to text, and each through the real pipeline to search."""
 
 from __future__ import annotations
 
@@ -115,3 +115,27 @@ def test_xlsx_and_pptx_are_searchable_and_slides_are_pages(client, worker, tenan
     question = {"q": "What is the keeper's parrot called?", "document_id": ids[1]}
     top = client.get("/api/search", query_string=question, headers=tenant.headers).get_json()["results"][0]
     assert "Admiral Biscuit" in top["text"] and top["page_start"] == 1 and top["page_end"] == 2
+
+
+BOOK = [
+    ("The crossing", "The ferry leaves Trieste at dawn and the cook bakes bread for the sailors."),
+    ("The island", "On the island the lighthouse keeper Ottavio keeps a parrot called Admiral Biscuit."),
+]
+
+
+def test_epub_gives_its_title_then_the_chapters_in_reading_order(tmp_path) -> None:
+    from socrate.processing import ebooks
+
+    path = tmp_path / "book.epub"
+    path.write_bytes(docgen.epub("Harbour Tales", BOOK))
+    lines = [line.strip() for line in ebooks.epub_text(path).splitlines() if line.strip()]
+    assert lines == ["Harbour Tales", "The crossing", BOOK[0][1], "The island", BOOK[1][1]]
+
+
+def test_epub_is_searchable_after_the_pipeline(client, worker, tenant) -> None:
+    book = docgen.epub("Harbour Tales", BOOK)
+    doc_id = upload(client, tenant, book, "tales.epub").get_json()["document_id"]
+    assert wait_done(client, tenant, doc_id)[0]["status"] == "ready"
+    question = {"q": "What is the name of Ottavio's parrot?", "document_id": doc_id}
+    top = client.get("/api/search", query_string=question, headers=tenant.headers).get_json()["results"][0]
+    assert "Admiral Biscuit" in top["text"]

@@ -7,6 +7,7 @@ from typing import Any
 import redis
 from sqlalchemy import Engine, text
 
+from socrate.processing import ocr
 from socrate.taskqueue import TaskQueue
 
 CHECK_TIMEOUT = 1.5
@@ -46,8 +47,12 @@ def check_workers(queue: TaskQueue | None) -> dict[str, Any]:
 
 
 def readiness(engine: Engine, redis_url: str, queue: TaskQueue | None) -> dict[str, Any]:
+    """Ready when the required components are; ``optional`` ones (OCR) are listed, not required, since
+    most documents do not need them. OCR is checked here, on the web's machine: the Dockerfile gives the
+    web and the worker services the same image."""
     components = {"database": check_database(engine), "redis": check_redis(redis_url)}
     components["workers"] = (
         check_workers(queue) if components["redis"]["ok"] else {"ok": False, "error": "redis unavailable"}
     )
-    return {"ready": all(c["ok"] for c in components.values()), "components": components}
+    ready = all(c["ok"] for c in components.values())
+    return {"ready": ready, "components": components, "optional": {"ocr": ocr.status()}}

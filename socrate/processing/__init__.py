@@ -1,2 +1,3 @@
 """The worker side of a document: the run itself (pipeline), which files we accept (filetypes), text
-extraction (extract) under CPU budgets (budget), and the lease that proves a run is alive (leases)."""
+extraction (extract: formats, office, ebooks; scans and ocr for pictures) under CPU budgets (budget), and
+the lease that proves a run is alive (leases)."""

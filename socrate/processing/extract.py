@@ -1,8 +1,10 @@
-"""File -> plain text for PDF, DOCX, PPTX, XLSX, TXT, Markdown, CSV and HTML, with readable failures."""
+"""File -> plain text for PDF (OCR for scanned pages), DOCX, PPTX, XLSX, EPUB, TXT, Markdown, CSV, HTML
+and images (OCR), with readable failures."""
 
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import re
 import struct
@@ -15,7 +17,7 @@ from pathlib import Path
 from socrate import logs
 from socrate.config import Settings
 from socrate.errors import ProcessingError
-from socrate.processing import formats, office
+from socrate.processing import ebooks, filetypes, formats, office, scans
 from socrate.processing.budget import Budget, OverBudget
 
 log = logging.getLogger(__name__)
@@ -60,16 +62,33 @@ class Limits:
     max_chars: int
     pdf_page_cpu_seconds: float  # any one page
     pdf_cpu_seconds_per_page: float  # the whole PDF: PDF_BASE_CPU_SECONDS + this per page
+    max_pixels: int  # an image's (or rendered page's) canvas
+    ocr_languages: str  # Tesseract's -l when the text layer does not tell
+    ocr_page_seconds: float
 
 
-def extract_text(path: Path, kind: str, settings: Settings) -> Extracted:
-    """Extract and normalise text; raise ProcessingError with a human message on failure."""
+def _no_progress(done: int, total: int) -> None:
+    """Progress is reported for pages read by OCR only: the rest takes moments."""
+
+
+def extract_text(
+    path: Path, kind: str, settings: Settings, progress: scans.Progress = _no_progress
+) -> Extracted:
+    """Extract and normalise text; raise ProcessingError with a human message on failure.
+
+    ``progress(n, total)`` is called before each page that OCR reads.
+    """
     limits = Limits(
         settings.max_pdf_pages, settings.max_docx_uncompressed_bytes, settings.max_text_chars,
-        settings.pdf_page_cpu_seconds, settings.pdf_cpu_seconds_per_page,
+        settings.pdf_page_cpu_seconds, settings.pdf_cpu_seconds_per_page, settings.max_image_pixels,
+        settings.ocr_languages, settings.ocr_page_seconds,
     )  # fmt: skip
-    readers = {"pdf": _pdf, "docx": _docx, "txt": _plain, "md": _plain, "csv": _csv, "html": _html,
-               "xlsx": _xlsx, "pptx": _pptx}  # fmt: skip
+    readers: dict[str, Callable[[Path, Limits], _Read]] = {
+        "pdf": functools.partial(_pdf, progress=progress), "docx": _docx, "txt": _plain, "md": _plain,
+        "csv": _csv, "html": _html, "xlsx": _xlsx, "pptx": _pptx, "epub": _epub,
+    }  # fmt: skip
+    for image in filetypes.IMAGES:
+        readers[image] = functools.partial(_image, progress=progress)
     try:
         result = readers[kind](path, limits)
     except RecursionError as exc:
@@ -114,9 +133,25 @@ def normalise(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _pdf(path: Path, limits: Limits) -> _Read:
-    """Pages of text, within a CPU budget per page and per document (pypdf is pure Python: a small
-    file whose pages share one huge content stream costs seconds a page)."""
+def _pdf(path: Path, limits: Limits, progress: scans.Progress) -> _Read:
+    """Pages of text, then OCR for the pages without a text layer."""
+    pages = _pdf_text_layer(path, limits)
+    return _Read(pages=scans.fill_pdf_pages(
+        path, pages, max_pixels=limits.max_pixels, languages=limits.ocr_languages,
+        timeout=limits.ocr_page_seconds, progress=progress,
+    ))  # fmt: skip
+
+
+def _image(path: Path, limits: Limits, progress: scans.Progress) -> _Read:
+    return _Read(pages=scans.image_pages(
+        path, max_pixels=limits.max_pixels, max_pages=limits.max_pages, languages=limits.ocr_languages,
+        timeout=limits.ocr_page_seconds, progress=progress,
+    ))  # fmt: skip
+
+
+def _pdf_text_layer(path: Path, limits: Limits) -> list[str]:
+    """Each page's text layer, within a CPU budget per page and per document (pypdf is pure Python: a
+    small file whose pages share one huge content stream costs seconds a page)."""
     from pypdf import PdfReader
     from pypdf.errors import LimitReachedError, PyPdfError
 
@@ -152,7 +187,7 @@ def _pdf(path: Path, limits: Limits) -> _Read:
             AssertionError, zlib.error, struct.error) as exc:  # fmt: skip
         log.info("pdf unreadable", extra=logs.fields(path=path, error=repr(exc)))
         raise ProcessingError("The PDF file is corrupt or unreadable") from exc
-    return _Read(pages=pages)
+    return pages
 
 
 def _docx(path: Path, limits: Limits) -> _Read:
@@ -167,13 +202,17 @@ def _pptx(path: Path, limits: Limits) -> _Read:
     return _office(path, limits, "PPTX", lambda: _Read(pages=office.pptx_pages(path)))
 
 
+def _epub(path: Path, limits: Limits) -> _Read:
+    return _office(path, limits, "EPUB", lambda: _Read(text=ebooks.epub_text(path)))
+
+
 def _office(path: Path, limits: Limits, label: str, read: Callable[[], _Read]) -> _Read:
     """An Office zip: bombs refused from the central directory first, then the library's many exception
     types for a broken file become one readable reason (a too-deep document still says so)."""
     _check_zip_size(path, limits.max_uncompressed, label)
     try:
         return read()
-    except RecursionError:
+    except (RecursionError, ProcessingError):
         raise
     except Exception as exc:
         log.info("office file unreadable", extra=logs.fields(path=path, kind=label, error=repr(exc)))

@@ -11,7 +11,8 @@ from socrate.errors import UnsupportedType
 
 KINDS = {
     ".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md", ".csv": "csv",
-    ".html": "html", ".htm": "html", ".xlsx": "xlsx", ".pptx": "pptx",
+    ".html": "html", ".htm": "html", ".xlsx": "xlsx", ".pptx": "pptx", ".epub": "epub",
+    ".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".webp": "webp", ".tif": "tiff", ".tiff": "tiff",
 }  # fmt: skip
 CONTENT_TYPES = {
     "pdf": "application/pdf",
@@ -22,9 +23,20 @@ CONTENT_TYPES = {
     "html": "text/html",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "epub": "application/epub+zip",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "webp": "image/webp",
+    "tiff": "image/tiff",
 }
-ALLOWED = "PDF, TXT, Markdown (.md), DOCX, PPTX, XLSX, CSV or HTML"
-ZIP_MARKERS = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml", "pptx": "ppt/presentation.xml"}
+ALLOWED = "PDF, TXT, Markdown (.md), DOCX, PPTX, XLSX, CSV, HTML, EPUB or image (PNG, JPEG, WebP, TIFF)"
+ZIP_MARKERS = {
+    "docx": "word/document.xml",
+    "xlsx": "xl/workbook.xml",
+    "pptx": "ppt/presentation.xml",
+    "epub": "META-INF/container.xml",
+}
+IMAGES = frozenset({"png", "jpg", "webp", "tiff"})
 
 
 MAX_FILENAME_CHARS = 200
@@ -62,12 +74,27 @@ def confirm_kind(kind: str, head: bytes, local_path: Callable[[], Path]) -> None
     """
     if kind == "pdf":
         ok = b"%PDF-" in head[:1024]
+    elif kind in IMAGES:
+        ok = image_kind(head) == kind
     elif kind in ZIP_MARKERS:
         ok = head.startswith(b"PK\x03\x04") and _zip_holds(local_path(), ZIP_MARKERS[kind])
     else:
         ok = _looks_like_text(head)
     if not ok:
         raise UnsupportedType(f"The file content does not match its .{kind} extension")
+
+
+def image_kind(head: bytes) -> str | None:
+    """Which image format the first bytes announce (None: not one we read)."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "tiff"
+    return None
 
 
 def _zip_holds(path: Path, member: str) -> bool:

@@ -102,13 +102,14 @@ def row_text(header: list[str], row: list[str]) -> str:
     return "; ".join(cells)
 
 
-def html_text(markup: str) -> str:
-    """The page's title and main text, blocks on their own lines."""
+def html_text(markup: str, *, with_title: bool = True) -> str:
+    """The page's title (unless not ``with_title``: a book's chapters repeat it) and main text, blocks
+    on their own lines."""
     parser = _MainText()
     parser.feed(markup)
     parser.close()
     body = parser.main if "".join(parser.main).strip() else parser.everything
-    title = " ".join("".join(parser.title).split())
+    title = " ".join("".join(parser.title).split()) if with_title else ""
     return "\n".join(part for part in (title, "".join(body)) if part.strip())
 
 

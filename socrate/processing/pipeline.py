@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 ENCODE_START, ENCODE_END = 20, 80
+OCR_END = 60  # scanned pages take most of a scan's time: they move the bar from ENCODE_START to here
 TIMED_OUT = "Processing timed out; the document may be too large"
 INTERNAL = "Processing failed because of an internal error; please retry or contact support"
 
@@ -265,16 +266,23 @@ def _encode(
     get_encoder: Callable[[], Encoder],
 ) -> None:
     report(20, "Extracting text")
-    extracted = extract_text(source, kind, settings)
+
+    def on_page(done: int, total: int) -> None:
+        span = OCR_END - ENCODE_START
+        report(ENCODE_START + span * (done - 1) // total, f"Reading scanned page {done} of {total}")
+
+    extracted = extract_text(source, kind, settings, on_page)
     language = encoding.detect_language(extracted.text)
     encoder = get_encoder()
     chunks = encoder.chunk(extracted.text, settings.chunk_tokens, settings.chunk_overlap)
-    report(ENCODE_START, "Running memvid encoder", pages=extracted.pages, language=language,
+    start = max(ENCODE_START, report.progress)
+    report(start, "Running memvid encoder", pages=extracted.pages, language=language,
            total_tokens=chunks.total_tokens, task_state="PROGRESS")  # fmt: skip
 
     def on_progress(done: int, total: int) -> None:
-        span = ENCODE_END - ENCODE_START
-        report(ENCODE_START + span * done // total, f"Running memvid encoder ({done}/{total} chunks)")
+        report(
+            start + (ENCODE_END - start) * done // total, f"Running memvid encoder ({done}/{total} chunks)"
+        )
 
     memory = encoder.encode(chunks.texts, work_dir / "memvid", on_progress)
     report(85, "Saving metadata")

@@ -1,0 +1,1 @@
+"""Talking to other people's servers: link fetching (SSRF-safe); webhooks later."""

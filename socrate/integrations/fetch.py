@@ -1,0 +1,471 @@
+"""Downloading a link a user gave us without letting it reach inside our network (SSRF).
+
+Only http and https, only public addresses, bounded in size and in total time, redirects included.
+The address check runs inside the connection (``_GuardedBackend.connect_tcp``) on the very addresses
+connected to, so a name that resolves to a public address when looked at and to a private one when
+connected to (DNS rebinding) cannot slip through. httpcore then starts TLS on that socket with the
+link's own host name, so SNI and the certificate check are those of the name, not of the address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+import httpcore
+
+from socrate import logs, textfields
+from socrate.config import MB
+from socrate.errors import BadRequest, ProcessingError
+
+log = logging.getLogger(__name__)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]  # (host, port) -> addresses to connect to, never empty
+
+MAX_URL_LENGTH = 2048
+USER_AGENT = "Socrate/1 (+document fetcher)"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+# Not public whatever a given Python's ipaddress tables say (they changed in 3.11.10, 3.12.4, 3.13).
+_NEVER_PUBLIC = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "0.0.0.0/8",  # "this" network
+        "100.64.0.0/10",  # carrier-grade NAT
+        "192.0.0.0/24",  # IETF protocol assignments
+        "198.18.0.0/15",  # benchmarking
+        "2001::/32",  # Teredo tunnels
+        "2001:db8::/32",  # documentation
+        "3fff::/20",  # documentation (RFC 9637)
+        "fec0::/10",  # deprecated site-local
+        "100::/64",  # discard-only
+    )
+)
+_LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_HOST_NAME = re.compile(r"[a-z0-9_.-]+")
+_NUMERIC_HOST = re.compile(r"[0-9a-fx.]+")  # 2130706433, 0x7f.1, 127.1: inet_aton reads them all as IPv4
+_EXTENDED_FILENAME = re.compile(r"filename\*\s*=\s*[^;]+", re.IGNORECASE)
+_URL_SAFE = "/%!$&'()*+,;=:@"  # kept as they are in a path; anything else is percent-encoded
+
+
+class FetchRefused(ProcessingError):
+    """The link cannot or may not be fetched; ``message`` says why in plain words."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What was saved, and what the server said about it."""
+
+    url: str  # final URL after redirects
+    content_type: str  # media type lower-cased, without parameters ("text/html"); "" if absent
+    charset: str | None
+    filename: str  # never empty, no slashes
+    size: int  # bytes written
+
+
+@dataclass(frozen=True)
+class _Link:
+    """A checked URL, in the pieces httpcore wants (ASCII host without brackets, encoded target)."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    target: str
+
+    def request_url(self) -> httpcore.URL:
+        return httpcore.URL(scheme=self.scheme, host=self.host, port=self.port, target=self.target)
+
+    def host_header(self) -> str:
+        """httpcore would write an IPv6 host without its brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == (443 if self.scheme == "https" else 80) else f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class _Limits:
+    max_bytes: int
+    max_redirects: int
+    timeout_seconds: float
+    deadline: float  # time.monotonic() by which the whole fetch is over
+    allow_loopback: bool
+
+
+# --- which addresses may be fetched ----------------------------------------------------------------
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """True only on the public internet; IPv6 forms that carry an IPv4 address (mapped, compatible,
+    NAT64, 6to4) are judged by the IPv4 address they lead to."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return is_public_address(embedded)
+    if address.is_multicast or address.is_reserved or any(address in net for net in _NEVER_PUBLIC):
+        return False
+    return address.is_global
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _allowed(address: IPAddress, allow_loopback: bool) -> bool:
+    """Tests serve from 127.0.0.1: with allow_loopback, exactly 127/8 and ::1 are let through too."""
+    return is_public_address(address) or (allow_loopback and any(address in net for net in _LOOPBACK))
+
+
+def _private(address: object) -> str:
+    return f"The link points to a private or local address ({address}), which Socrate does not fetch"
+
+
+def _literal_address(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if _NUMERIC_HOST.fullmatch(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            pass
+    return None
+
+
+# --- URLs ------------------------------------------------------------------------------------------
+
+
+def check_url(url: str, *, allow_loopback: bool = False) -> str:
+    """Syntax check for the API before anything is queued: the URL stripped, or BadRequest saying why
+    (the addresses a host name resolves to are only checked when fetching)."""
+    url = url.strip()
+    _parse(url, allow_loopback=allow_loopback)
+    return url
+
+
+def _parse(url: str, *, allow_loopback: bool) -> _Link:
+    if len(url) > MAX_URL_LENGTH:
+        raise BadRequest(f"The link is longer than {MAX_URL_LENGTH} characters")
+    textfields.refuse_controls(url, "The link")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise BadRequest("The link is not a valid web address") from None
+    if parts.scheme not in ("http", "https"):
+        raise BadRequest("Only http:// and https:// links can be fetched")
+    if "@" in parts.netloc:
+        raise BadRequest("Links with a user name or password in them are not accepted")
+    if not parts.hostname:
+        raise BadRequest("The link has no host name")
+    literal = _literal_address(parts.hostname)
+    if literal is not None and not _allowed(literal, allow_loopback):
+        raise BadRequest(_private(literal))
+    target = quote(parts.path or "/", safe=_URL_SAFE)
+    if parts.query:
+        target += "?" + quote(parts.query, safe=_URL_SAFE + "?")
+    return _Link(
+        url=url,
+        scheme=parts.scheme,
+        host=str(literal) if literal is not None else _ascii_host(parts.hostname),
+        port=port or (443 if parts.scheme == "https" else 80),
+        target=target,
+    )
+
+
+def _ascii_host(host: str) -> str:
+    """The name as DNS knows it: international names in their xn-- form."""
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_host = ""
+    if not _HOST_NAME.fullmatch(ascii_host):
+        raise BadRequest("The link's host name is not valid")
+    return ascii_host
+
+
+# --- connecting ------------------------------------------------------------------------------------
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address host has for TCP, in the system resolver's order of preference."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise FetchRefused(f"The link's host could not be found ({host})") from exc
+    if not infos:
+        raise FetchRefused(f"The link's host could not be found ({host})")
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _left(deadline: float, timeout: float | None, error: type[Exception]) -> float:
+    """What remains of the deadline, capped by timeout; error once nothing does."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the fetch's time is up")
+    return left if timeout is None else min(timeout, left)
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Connects only to vetted addresses, and never past the fetch's deadline."""
+
+    def __init__(self, deadline: float, *, allow_loopback: bool, resolver: Resolver) -> None:
+        self._deadline = deadline
+        self._allow_loopback = allow_loopback
+        self._resolver = resolver
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        addresses = self._resolver(host, port)
+        refused = [a for a in addresses if not _allowed(ipaddress.ip_address(a), self._allow_loopback)]
+        if refused:  # any bad address refuses the host: which one the OS would pick is not ours to bet on
+            raise FetchRefused(_private(refused[0]))
+        *others, last = addresses
+        for address in others:
+            try:
+                return self._connect(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError:  # e.g. an IPv6 address on a host without IPv6: try the next
+                continue
+        return self._connect(last, port, timeout, local_address, socket_options)
+
+    def _connect(
+        self,
+        address: str,
+        port: int,
+        timeout: float | None,
+        local_address: str | None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None,
+    ) -> httpcore.NetworkStream:
+        timeout = _left(self._deadline, timeout, httpcore.ConnectTimeout)
+        stream = super().connect_tcp(address, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """httpcore fixes a body's read timeout once per response: this caps every read by the deadline,
+    so a server dripping a byte a second is cut off when the fetch's time is up."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self._stream = stream
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _left(self._deadline, timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _left(self._deadline, timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        timeout = _left(self._deadline, timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout), self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+# --- fetching --------------------------------------------------------------------------------------
+
+
+def fetch(
+    url: str,
+    dest: Path,
+    *,
+    max_bytes: int,
+    timeout_seconds: float = 30.0,
+    max_redirects: int = 5,
+    allow_loopback: bool = False,
+) -> Fetched:
+    """Stream the body of url (following redirects) into dest; FetchRefused, and no dest, otherwise."""
+    deadline = time.monotonic() + timeout_seconds
+    limits = _Limits(max_bytes, max_redirects, timeout_seconds, deadline, allow_loopback)
+    backend = _GuardedBackend(deadline, allow_loopback=allow_loopback, resolver=resolve)
+    try:
+        with httpcore.ConnectionPool(network_backend=backend) as pool, _plain_errors(limits):
+            fetched = _download(pool, _first_hop(url, limits), dest, limits)
+    except FetchRefused as exc:
+        dest.unlink(missing_ok=True)
+        log.info("link refused", extra=logs.fields(url=_for_log(url), reason=exc.message))
+        raise
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    log.info(
+        "link fetched",
+        extra=logs.fields(url=_for_log(fetched.url), size=fetched.size, content_type=fetched.content_type),
+    )
+    return fetched
+
+
+def _first_hop(url: str, limits: _Limits) -> _Link:
+    try:
+        return _parse(url.strip(), allow_loopback=limits.allow_loopback)
+    except BadRequest as exc:
+        raise FetchRefused(exc.message) from None
+
+
+def _download(pool: httpcore.ConnectionPool, link: _Link, dest: Path, limits: _Limits) -> Fetched:
+    redirects = 0
+    while True:
+        headers = [
+            ("Host", link.host_header()),
+            ("User-Agent", USER_AGENT),
+            ("Accept", "*/*"),
+            ("Accept-Encoding", "identity"),  # we store the bytes as sent: no gzip we would have to undo
+        ]
+        timeout = _left(limits.deadline, None, httpcore.PoolTimeout)
+        extensions = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout)}
+        with pool.stream("GET", link.request_url(), headers=headers, extensions=extensions) as response:
+            location = _header(response.headers, b"location")
+            if response.status in REDIRECTS and location:
+                redirects += 1
+                if redirects > limits.max_redirects:
+                    raise FetchRefused(f"The link redirected more than {limits.max_redirects} times")
+                link = _redirected(link.url, location, limits)
+                continue
+            if not 200 <= response.status < 300:
+                raise FetchRefused(f"The link answered HTTP {response.status}")
+            length = _header(response.headers, b"content-length")  # h11 has checked it is all digits
+            if length is not None and int(length) > limits.max_bytes:
+                raise _too_large(limits)
+            size = _save(response.iter_stream(), dest, limits)
+            return _described(link, response.headers, size)
+
+
+def _redirected(url: str, location: str, limits: _Limits) -> _Link:
+    try:
+        return _parse(urljoin(url, location), allow_loopback=limits.allow_loopback)
+    except ValueError:  # urljoin, on a host in brackets that never close
+        raise FetchRefused("The link redirected to an address that is not valid") from None
+    except BadRequest as exc:
+        raise FetchRefused(f"{exc.message} (after a redirect)") from None
+
+
+def _save(chunks: Iterable[bytes], dest: Path, limits: _Limits) -> int:
+    size = 0
+    with dest.open("wb") as out:
+        for chunk in chunks:
+            size += len(chunk)
+            if size > limits.max_bytes:
+                raise _too_large(limits)
+            if time.monotonic() > limits.deadline:
+                raise _too_slow(limits)
+            out.write(chunk)
+    return size
+
+
+def _described(link: _Link, headers: list[tuple[bytes, bytes]], size: int) -> Fetched:
+    content_type = _params("content-type", _header(headers, b"content-type") or "")
+    disposition = _header(headers, b"content-disposition") or ""
+    extended = _EXTENDED_FILENAME.search(disposition)
+    if extended:  # RFC 6266: filename*= wins, being the one that can say its charset
+        disposition = f"attachment; {extended.group()}"
+    last_segment = next((s for s in reversed(urlsplit(link.url).path.split("/")) if s), "")
+    names = (
+        _params("content-disposition", disposition).get_filename() or "",
+        unquote(last_segment),
+        link.host,
+    )
+    return Fetched(
+        url=link.url,
+        content_type=(content_type.get("content-type") or "").partition(";")[0].strip().lower(),
+        charset=content_type.get_content_charset(),
+        filename=next(name for name in map(_clean_filename, names) if name),
+        size=size,
+    )
+
+
+def _params(name: str, value: str) -> Message:
+    """The stdlib's parser for header parameters (quoting, RFC 2231 charsets and continuations)."""
+    parsed = Message()
+    if value:
+        parsed[name] = value
+    return parsed
+
+
+def _clean_filename(name: str) -> str:
+    """The last path component, without invisible characters; "" when nothing usable is left."""
+    name = textfields.shown(name.replace("\\", "/").rsplit("/", 1)[-1])
+    return "" if name in (".", "..") else name[:255]
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    """The first value of a header; UTF-8 as servers mostly send it, else Latin-1 as HTTP says."""
+    for key, value in headers:
+        if key.lower() == name:
+            try:
+                return value.decode()
+            except UnicodeDecodeError:
+                return value.decode("latin-1")
+    return None
+
+
+# --- errors ----------------------------------------------------------------------------------------
+
+
+def _too_large(limits: _Limits) -> FetchRefused:
+    limit = f"{limits.max_bytes // MB} MB" if limits.max_bytes % MB == 0 else f"{limits.max_bytes:,} bytes"
+    return FetchRefused(f"The file at the link is larger than the {limit} limit")
+
+
+def _too_slow(limits: _Limits) -> FetchRefused:
+    return FetchRefused(f"The link took longer than {limits.timeout_seconds:g} seconds to download")
+
+
+@contextmanager
+def _plain_errors(limits: _Limits) -> Iterator[None]:
+    """httpcore's exceptions, in words a user can act on."""
+    try:
+        yield
+    except httpcore.TimeoutException as exc:
+        raise _too_slow(limits) from exc
+    except httpcore.ConnectError as exc:
+        raise FetchRefused(f"The link could not be reached: {_reason(exc)}") from exc
+    except httpcore.NetworkError as exc:
+        raise FetchRefused(f"The connection to the link broke off: {_reason(exc)}") from exc
+    except httpcore.ProtocolError as exc:
+        raise FetchRefused("The link's server did not answer in valid HTTP") from exc
+
+
+def _reason(exc: Exception) -> str:
+    cause = exc.args[0] if exc.args else None  # httpcore wraps the OSError (its pool drops __cause__)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"its certificate is not valid ({cause.verify_message})"
+    if isinstance(cause, OSError) and isinstance(cause.strerror, str):
+        return cause.strerror.lower()
+    return str(exc) or type(exc).__name__
+
+
+def _for_log(url: str) -> str:
+    """Without the query string, where signed links carry their tokens."""
+    return url.partition("?")[0].partition("#")[0]
