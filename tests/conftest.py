@@ -87,6 +87,8 @@ def services(
         "UPLOAD_LIMIT_PER_MINUTE": "1000000",
         "SIGNUPS_PER_HOUR_PER_ADDRESS": "1000000",  # every test signs up and logs in from 127.0.0.1
         "LOGIN_FAILURES_PER_15_MINUTES": "1000000",
+        "ALLOW_LOOPBACK_URLS": "true",  # links to the tests' own servers on 127.0.0.1 (nothing else)
+        "URL_FETCH_TIMEOUT_SECONDS": "4",  # tests/test_links.py's slow server is cut off this soon
     }
     os.environ.update(env)  # celery_config and the worker subprocess read these
     client = redis.Redis.from_url(redis_url)

@@ -376,3 +376,25 @@ def test_a_file_dropped_twice_says_it_is_already_in_the_library(page, worker) ->
     again.get_by_role("button", name="Open twice-again.txt in your library").click()
     expect(page.locator("#details")).to_contain_text("twice.txt")
     expect(page.locator("#documents tbody tr")).to_have_count(1)
+
+
+def test_a_pasted_link_is_downloaded_and_followed_to_ready(page, worker) -> None:
+    from tests.fake_site import Page as SitePage
+    from tests.fake_site import serve
+
+    sign_up(page)
+    with serve() as site:
+        site.pages["/guide.html"] = SitePage(
+            b"<html><body><main><p>Pasted link, read by the worker.</p></main></body></html>"
+        )
+        link = site.url("/guide.html")
+        page.get_by_label("Link to a web page or a file").fill(link)
+        page.get_by_role("button", name="Add link").click()
+        expect(upload_row(page, link)).to_have_attribute("data-state", "ready", timeout=DONE_TIMEOUT_MS)
+    expect(page.get_by_label("Link to a web page or a file")).to_have_value("")
+    expect(grid_row(page, "guide.html")).to_be_visible()
+    page.get_by_label("Link to a web page or a file").fill("http://169.254.169.254/latest/meta-data/")
+    page.get_by_role("button", name="Add link").click()
+    refused = upload_row(page, "http://169.254.169.254/latest/meta-data/")
+    expect(refused).to_have_attribute("data-state", "failed")
+    expect(refused.locator(".message")).to_contain_text("private or local address")

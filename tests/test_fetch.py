@@ -24,7 +24,8 @@ from cryptography.x509.oid import NameOID
 
 from socrate.errors import BadRequest
 from socrate.integrations import fetch as fetching
-from socrate.integrations.fetch import FetchRefused, check_url, fetch, is_public_address
+from socrate.integrations.addresses import is_public_address
+from socrate.integrations.fetch import FetchRefused, check_url, fetch
 
 pytestmark = pytest.mark.unit
 

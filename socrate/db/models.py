@@ -102,6 +102,9 @@ class Document(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(1000))
+    source_url: Mapped[str | None] = mapped_column(
+        String(2048)
+    )  # a link's address (file_kind "link" until fetched)
 
     status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED, index=True)
     progress: Mapped[int] = mapped_column(Integer, default=0)

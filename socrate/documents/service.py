@@ -19,9 +19,9 @@ from socrate import logs, textfields
 from socrate.accounts import apikeys
 from socrate.config import Settings
 from socrate.db.models import DOCUMENT_SOURCES, Document, Tenant, iso, utcnow
-from socrate.documents import lifecycle
+from socrate.documents import lifecycle, quotas
 from socrate.documents.lifecycle import ACTIVE, Status, Transition
-from socrate.errors import BadRequest, Conflict, NotFound, QuotaExceeded, ServiceUnavailable, Unauthorized
+from socrate.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthorized
 from socrate.ops import metrics
 from socrate.processing import filetypes
 from socrate.search import store
@@ -46,10 +46,15 @@ class Created:
 
     document: Document
     duplicate: bool = False
+    queued_message: str = QUEUED_MESSAGE
 
     @property
     def message(self) -> str:
-        return DUPLICATE_MESSAGE.format(filename=self.document.filename) if self.duplicate else QUEUED_MESSAGE
+        return (
+            DUPLICATE_MESSAGE.format(filename=self.document.filename)
+            if self.duplicate
+            else self.queued_message
+        )
 
 
 @dataclass(frozen=True)
@@ -59,19 +64,6 @@ class Upload:
     filename: str
     stream: IO[bytes]
     title: str | None = None
-
-
-def _check_count_quota(session: Session, tenant: Tenant) -> None:
-    used = session.scalar(select(func.count()).select_from(select_owned(Document, tenant.id).subquery()))
-    if (used or 0) >= tenant.max_documents:
-        raise QuotaExceeded(f"Document quota reached ({tenant.max_documents} documents)")
-
-
-def _check_bytes_quota(session: Session, tenant: Tenant, incoming: int) -> None:
-    stmt = select(func.coalesce(func.sum(Document.size_bytes), 0)).where(Document.tenant_id == tenant.id)
-    used = session.scalar(stmt) or 0
-    if used + incoming > tenant.max_bytes:
-        raise QuotaExceeded(f"Storage quota exceeded ({tenant.max_bytes // (1024 * 1024)} MB per tenant)")
 
 
 def create(
@@ -102,7 +94,7 @@ def create(
     tenant = session.get(Tenant, tenant_id)
     if tenant is None:
         raise BadRequest("Unknown tenant")
-    _check_count_quota(session, tenant)
+    quotas.check_count(session, tenant)
     session.rollback()  # no connection held while the bytes stream to storage (checked again below)
 
     stored = storage.save_stream(tenant_id, upload.stream, settings.max_upload_bytes)
@@ -117,8 +109,8 @@ def create(
             storage.delete(stored.temp_key)
             log.info("duplicate upload", extra=logs.fields(tenant_id=tenant_id, document_id=existing.id))
             return Created(existing, duplicate=True)
-        _check_count_quota(session, tenant)
-        _check_bytes_quota(session, tenant, stored.size)
+        quotas.check_count(session, tenant)
+        quotas.check_bytes(session, tenant, stored.size)
         now = utcnow()
         doc = Document(
             id=doc_id,
@@ -150,7 +142,7 @@ def create(
     try:
         queue.process_document(doc_id, tenant_id, task_id)
     except ServiceUnavailable:
-        _remove(session, doc, storage)
+        remove(session, doc, storage)
         raise
     metrics.record_upload(settings.redis_url, stored.size)
     log.info("document queued", extra=logs.fields(tenant_id=tenant_id, document_id=doc_id, task_id=task_id))
@@ -236,7 +228,7 @@ def delete(
     doc = get_owned(session, Document, document_id, tenant_id)
     if doc.status in ACTIVE and doc.task_id:
         queue.revoke(doc.task_id, terminate=doc.status == Status.PROCESSING)
-    _remove(session, doc, storage)
+    remove(session, doc, storage)
     log.info("document deleted", extra=logs.fields(tenant_id=tenant_id, document_id=doc.id))
     return doc.id
 
@@ -288,7 +280,7 @@ def requeue(session: Session, doc: Document, queue: DocumentQueue, message: str)
     return True
 
 
-def _remove(session: Session, doc: Document, storage: Storage) -> None:
+def remove(session: Session, doc: Document, storage: Storage) -> None:
     session.delete(doc)
     session.commit()
     storage.delete(storage.document_prefix(doc.tenant_id, doc.id))
@@ -341,6 +333,7 @@ def details_view(doc: Document) -> dict[str, Any]:
         "title": doc.title,
         "filename": doc.filename,
         "source": doc.source,
+        "source_url": doc.source_url,
         "content_type": doc.content_type,
         "size_bytes": doc.size_bytes,
         "sha256": doc.sha256,

@@ -28,36 +28,17 @@ import httpcore
 from socrate import logs, textfields
 from socrate.config import MB
 from socrate.errors import BadRequest, ProcessingError
+from socrate.integrations.addresses import allowed, literal_address, private_address_message
 
 log = logging.getLogger(__name__)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]  # (host, port) -> addresses to connect to, never empty
 
 MAX_URL_LENGTH = 2048
 USER_AGENT = "Socrate/1 (+document fetcher)"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
-# Not public whatever a given Python's ipaddress tables say (they changed in 3.11.10, 3.12.4, 3.13).
-_NEVER_PUBLIC = tuple(
-    ipaddress.ip_network(net)
-    for net in (
-        "0.0.0.0/8",  # "this" network
-        "100.64.0.0/10",  # carrier-grade NAT
-        "192.0.0.0/24",  # IETF protocol assignments
-        "198.18.0.0/15",  # benchmarking
-        "2001::/32",  # Teredo tunnels
-        "2001:db8::/32",  # documentation
-        "3fff::/20",  # documentation (RFC 9637)
-        "fec0::/10",  # deprecated site-local
-        "100::/64",  # discard-only
-    )
-)
-_LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _HOST_NAME = re.compile(r"[a-z0-9_.-]+")
-_NUMERIC_HOST = re.compile(r"[0-9a-fx.]+")  # 2130706433, 0x7f.1, 127.1: inet_aton reads them all as IPv4
 _EXTENDED_FILENAME = re.compile(r"filename\*\s*=\s*[^;]+", re.IGNORECASE)
 _URL_SAFE = "/%!$&'()*+,;=:@"  # kept as they are in a path; anything else is percent-encoded
 
@@ -105,53 +86,6 @@ class _Limits:
     allow_loopback: bool
 
 
-# --- which addresses may be fetched ----------------------------------------------------------------
-
-
-def is_public_address(address: IPAddress) -> bool:
-    """True only on the public internet; IPv6 forms that carry an IPv4 address (mapped, compatible,
-    NAT64, 6to4) are judged by the IPv4 address they lead to."""
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = _embedded_ipv4(address)
-        if embedded is not None:
-            return is_public_address(embedded)
-    if address.is_multicast or address.is_reserved or any(address in net for net in _NEVER_PUBLIC):
-        return False
-    return address.is_global
-
-
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address in _NAT64 or address in _IPV4_COMPATIBLE:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def _allowed(address: IPAddress, allow_loopback: bool) -> bool:
-    """Tests serve from 127.0.0.1: with allow_loopback, exactly 127/8 and ::1 are let through too."""
-    return is_public_address(address) or (allow_loopback and any(address in net for net in _LOOPBACK))
-
-
-def _private(address: object) -> str:
-    return f"The link points to a private or local address ({address}), which Socrate does not fetch"
-
-
-def _literal_address(host: str) -> IPAddress | None:
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    if _NUMERIC_HOST.fullmatch(host):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            pass
-    return None
-
-
 # --- URLs ------------------------------------------------------------------------------------------
 
 
@@ -178,9 +112,9 @@ def _parse(url: str, *, allow_loopback: bool) -> _Link:
         raise BadRequest("Links with a user name or password in them are not accepted")
     if not parts.hostname:
         raise BadRequest("The link has no host name")
-    literal = _literal_address(parts.hostname)
-    if literal is not None and not _allowed(literal, allow_loopback):
-        raise BadRequest(_private(literal))
+    literal = literal_address(parts.hostname)
+    if literal is not None and not allowed(literal, allow_loopback):
+        raise BadRequest(private_address_message(literal))
     target = quote(parts.path or "/", safe=_URL_SAFE)
     if parts.query:
         target += "?" + quote(parts.query, safe=_URL_SAFE + "?")
@@ -243,9 +177,9 @@ class _GuardedBackend(httpcore.SyncBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
         addresses = self._resolver(host, port)
-        refused = [a for a in addresses if not _allowed(ipaddress.ip_address(a), self._allow_loopback)]
+        refused = [a for a in addresses if not allowed(ipaddress.ip_address(a), self._allow_loopback)]
         if refused:  # any bad address refuses the host: which one the OS would pick is not ours to bet on
-            raise FetchRefused(_private(refused[0]))
+            raise FetchRefused(private_address_message(refused[0]))
         *others, last = addresses
         for address in others:
             try:

@@ -37,6 +37,19 @@ ZIP_MARKERS = {
     "epub": "META-INF/container.xml",
 }
 IMAGES = frozenset({"png", "jpg", "webp", "tiff"})
+LINK = "link"  # a document from a link, until the worker has fetched it and knows its kind
+# Media types servers send for our kinds besides CONTENT_TYPES' own; generic ones defer to the name.
+MEDIA_TYPES = {
+    **{media: kind for kind, media in CONTENT_TYPES.items()},
+    "application/xhtml+xml": "html",
+    "text/x-markdown": "md",
+    "image/jpg": "jpg",
+    "image/pjpeg": "jpg",
+    "application/csv": "csv",
+}
+GENERIC_MEDIA_TYPES = frozenset(
+    {"", "application/octet-stream", "binary/octet-stream", "application/download"}
+)
 
 
 MAX_FILENAME_CHARS = 200
@@ -50,6 +63,21 @@ def clean_filename(raw: str) -> str:
         suffix = PurePath(name).suffix[:16]
         name = name[: MAX_FILENAME_CHARS - len(suffix)] + suffix
     return name
+
+
+def kind_of_download(content_type: str, filename: str) -> tuple[str, str]:
+    """(kind, file name with that kind's extension) for a fetched link: the content type decides,
+    the name only when the server sent a generic one."""
+    kind = MEDIA_TYPES.get(content_type)
+    if kind is None and content_type in GENERIC_MEDIA_TYPES:
+        kind = KINDS.get(PurePath(filename).suffix.lower())
+    if kind is None:
+        shown = content_type or "a file of unknown type"
+        raise UnsupportedType(f"The link points to {shown}, which Socrate cannot read: only {ALLOWED} are")
+    if KINDS.get(PurePath(filename).suffix.lower()) != kind:
+        extension = next(suffix for suffix, known in KINDS.items() if known == kind)
+        filename = f"{filename}{extension}"
+    return kind, clean_filename(filename)
 
 
 def kind_from_name(filename: str) -> str:

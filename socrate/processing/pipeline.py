@@ -28,13 +28,15 @@ from socrate import encoding, logs
 from socrate.config import Settings
 from socrate.db import session_scope
 from socrate.db.models import Document, Tenant, utcnow
-from socrate.documents import lifecycle
+from socrate.documents import lifecycle, quotas
 from socrate.documents.lifecycle import Status, Transition
 from socrate.encoding import Encoder, embedding, factory
-from socrate.errors import NotFound, ProcessingError
+from socrate.errors import NotFound, ProcessingError, QuotaExceeded, UnsupportedType
+from socrate.integrations import fetch
 from socrate.ops import metrics
-from socrate.processing import leases
+from socrate.processing import filetypes, leases
 from socrate.processing.extract import extract_text
+from socrate.processing.filetypes import LINK
 from socrate.search import store
 from socrate.storage import Storage
 from socrate.tenancy import get_owned, select_owned
@@ -88,6 +90,7 @@ class _Claim:
     source_key: str
     kind: str
     attempts: int
+    source_url: str | None
 
 
 class _Reporter:
@@ -102,6 +105,10 @@ class _Reporter:
         self._before_deadline()
         self.progress = max(self.progress, progress)
         self._write(None, progress=self.progress, message=message, updated_at=utcnow(), **details)
+
+    def record(self, also: Callable[[Session], None] | None, **values: object) -> None:
+        """Write fields other than progress (a link's file, once downloaded), with ``also`` alongside."""
+        self._write(also, **values)
 
     def finish(self, fields: dict[str, Any], also: Callable[[Session], None] | None = None) -> None:
         """The run's last transition (lifecycle.ready or lifecycle.failed), with ``also`` in the same
@@ -154,7 +161,7 @@ def _claim(
         doc.attempts += 1
         if previous_error:
             doc.last_error = previous_error
-        return _Claim(source_key=doc.storage_key, kind=doc.file_kind, attempts=doc.attempts)
+        return _Claim(doc.storage_key, doc.file_kind, doc.attempts, doc.source_url)
 
 
 def process(
@@ -190,13 +197,11 @@ def process(
     lease = leases.Heartbeat(run, settings.lease_seconds)
     try:
         with lease, storage.workspace(prefix) as work:
-            try:
-                source = storage.fetch(claim.source_key, work)
-            except FileNotFoundError:
-                raise ProcessingError(
-                    "The uploaded file is missing from storage; please upload it again"
-                ) from None
-            _encode(report, source, claim.kind, work, prefix, storage, settings, get_encoder)
+            if claim.kind == LINK and claim.source_url:
+                source, kind = _download(report, claim.source_url, work, prefix, storage, settings)
+            else:
+                source, kind = _stored(storage, claim.source_key, work), claim.kind
+            _encode(report, source, kind, work, prefix, storage, settings, get_encoder)
         elapsed = time.monotonic() - started
         metrics.record_run(settings.redis_url, Status.READY, elapsed)
         log.info("document ready", extra=logs.fields(tenant_id=tenant_id, document_id=document_id,
@@ -213,6 +218,50 @@ def process(
             elapsed = time.monotonic() - started
             metrics.record_run(settings.redis_url, Status.FAILED, elapsed, error_type(exc, is_timeout))
         return outcome
+
+
+def _stored(storage: Storage, key: str, work: Path) -> Path:
+    try:
+        return storage.fetch(key, work)
+    except FileNotFoundError:
+        raise ProcessingError("The uploaded file is missing from storage; please upload it again") from None
+
+
+def _download(
+    report: _Reporter, url: str, work: Path, prefix: str, storage: Storage, settings: Settings
+) -> tuple[Path, str]:
+    """A link's page or file: fetched (SSRF-safe), its kind from the content type, kept in storage as
+    the document's original, and the row's file fields filled in (the tenant's byte quota checked in
+    the same transaction). A retry of a document whose download succeeded reads the stored copy."""
+    report(12, "Downloading the link")
+    target = work / "download"
+    fetched = fetch.fetch(
+        url, target, max_bytes=settings.max_upload_bytes, timeout_seconds=settings.url_fetch_timeout_seconds,
+        allow_loopback=settings.allow_loopback_urls,
+    )  # fmt: skip
+    try:
+        kind, filename = filetypes.kind_of_download(fetched.content_type, fetched.filename)
+        with target.open("rb") as stream:
+            filetypes.confirm_kind(kind, stream.read(8192), lambda: target)
+    except UnsupportedType as exc:
+        raise ProcessingError(exc.message) from exc
+    run = report.run
+    with target.open("rb") as stream:
+        stored = storage.save_stream(run.tenant_id, stream, settings.max_upload_bytes)
+    key = f"{prefix}/original.{kind}"
+    storage.move(stored.temp_key, key)
+
+    def within_quota(session: Session) -> None:
+        tenant = session.get(Tenant, run.tenant_id)
+        if tenant is not None:
+            try:
+                quotas.check_bytes(session, tenant, stored.size)
+            except QuotaExceeded as exc:
+                raise ProcessingError(exc.message) from exc
+
+    report.record(within_quota, file_kind=kind, content_type=filetypes.CONTENT_TYPES[kind], filename=filename,
+                  size_bytes=stored.size, sha256=stored.sha256, storage_key=key)  # fmt: skip
+    return target, kind
 
 
 def _fail_or_retry(

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
+from socrate.documents import links
 from socrate.documents import service as documents
 from socrate.errors import BadRequest
 from socrate.web import forms, polling
@@ -22,6 +23,7 @@ from socrate.web.deps import (
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+LINK_JSON = 'Send a JSON object such as {"url": "https://example.com/report.pdf", "title": "optional"}'
 
 
 @bp.post("/documents/upload")
@@ -46,15 +48,29 @@ def upload() -> tuple[Response, int]:
         settings=c.settings,
         allow_duplicate=allow_duplicate,
     )
+    return jsonify(_created_body(created)), 200 if created.duplicate else 202
+
+
+@bp.post("/documents/url")
+@require_tenant
+def add_link() -> tuple[Response, int]:
+    """A document from a link: queued at once, downloaded and read by the worker."""
+    limit(f"tenant:{g.tenant_id}", per_minute=ctx().settings.upload_limit_per_minute, scope="upload")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("title") or "", str):
+        raise BadRequest(LINK_JSON)
+    c = ctx()
+    created = links.create_from_link(
+        session(), g.tenant_id, body.get("url"), title=body.get("title"), source=g.via, storage=c.storage,
+        queue=queue(), settings=c.settings,
+    )  # fmt: skip
+    return jsonify(_created_body(created)), 202
+
+
+def _created_body(created: documents.Created) -> dict[str, Any]:
     doc = created.document
-    body = {
-        "success": True,
-        "document_id": doc.id,
-        "status": doc.status,
-        "duplicate": created.duplicate,
-        "message": created.message,
-    }
-    return jsonify(body), 200 if created.duplicate else 202
+    return {"success": True, "document_id": doc.id, "status": doc.status, "duplicate": created.duplicate,
+            "message": created.message}  # fmt: skip
 
 
 @bp.get("/documents/<document_id>/status")

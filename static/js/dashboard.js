@@ -1,5 +1,5 @@
 "use strict";
-// Documents page: uploads with live progress, the self-refreshing grid, details and delete.
+// Documents page: uploads and links with live progress, the self-refreshing grid, details and delete.
 
 const POLL_MS = 2000; // status polling per upload row
 const LIST_MS = 30000; // the grid refreshes this often, always (Telegram uploads appear too)
@@ -88,6 +88,11 @@ async function upload(file) {
     row.show("failed", 0, error.message); // the server is the authority: show its reason
     return;
   }
+  track(row, created);
+}
+
+// A row that now has a document: say so, then follow it until it is done.
+function track(row, created) {
   row.item.dataset.documentId = created.document_id;
   if (created.duplicate) {
     row.duplicate(created);
@@ -97,6 +102,21 @@ async function upload(file) {
   refreshList();
   follow(created.document_id, row);
 }
+
+// A link: the worker downloads it, so the row follows it exactly like an upload.
+const linkForm = document.getElementById("link-form");
+const linkInput = document.getElementById("link-url");
+linkForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const url = linkInput.value.trim();
+  const row = uploadRow({ name: url });
+  try {
+    track(row, await Api.call("POST", "/api/documents/url", { url }));
+    linkInput.value = "";
+  } catch (error) {
+    row.show("failed", 0, error.message);
+  }
+});
 
 function showStatus(row, body) {
   const text = body.status === "failed" ? body.message || "Processing failed" : body.message;
