@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import gate, handlers, replies, services, uploads
+from bot import albums, gate, handlers, replies, services, uploads
 from bot.progress import ProgressFollower
 from socrate import logs
 from socrate.config import Settings
@@ -55,6 +55,7 @@ def build(settings: Settings) -> BotApplication:
         .build()
     )
     application.bot_data[services.KEY] = services.build(settings)
+    application.bot_data[albums.KEY] = albums.Albums()
     application.add_handler(TypeHandler(Update, gate.gate), group=gate.GROUP)
     commands = {"start": handlers.start, "help": handlers.help_command, "docs": handlers.docs,
                 "status": handlers.status, "delete": handlers.delete, "ask": handlers.ask,
@@ -64,6 +65,9 @@ def build(settings: Settings) -> BotApplication:
     application.add_handler(CallbackQueryHandler(handlers.docs, pattern=r"^docs:\d+$"))
     application.add_handler(CallbackQueryHandler(handlers.confirm_delete, pattern=DELETE_CHOICE))
     application.add_handler(MessageHandler(filters.Document.ALL, uploads.on_document))
+    application.add_handler(MessageHandler(filters.PHOTO & albums.IN_ALBUM, albums.on_photo))
+    application.add_handler(MessageHandler(filters.PHOTO, uploads.on_photo))
+    application.add_handler(MessageHandler(filters.Regex(uploads.LINK_ONLY), uploads.on_link))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_handler(MessageHandler(filters.TEXT, handlers.ask))
     application.add_handler(MessageHandler(filters.ALL, handlers.not_a_document))

@@ -94,7 +94,7 @@ async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def _docs_page(session: Any, tenant_id: str, offset: int) -> tuple[str, InlineKeyboardMarkup | None]:
     rows, total = documents.list_documents(session, tenant_id, limit=PAGE_SIZE, offset=offset)
     if not rows:
-        return f"You have no documents yet. Send me a {filetypes.ALLOWED} file.", None
+        return f"You have no documents yet. Send me a {filetypes.ALLOWED} file, a photo or a link.", None
     lines = [f"Your documents ({offset + 1}–{offset + len(rows)} of {total}, newest first):"]
     lines += [_doc_line(doc) for doc in rows]
     buttons = []
@@ -194,7 +194,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def not_a_document(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
     await _say(update, f"I can only read documents: send a {filetypes.ALLOWED} file as a file (📎 → File), "
-                       "not as a photo, sticker or voice message.")  # fmt: skip
+                       "a photo, an album or a link, not a sticker, voice or video message.")  # fmt: skip
 
 
 async def unknown_command(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

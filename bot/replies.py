@@ -14,7 +14,8 @@ TELEGRAM_TEXT_LIMIT = 4096
 BAR_CELLS = 10
 APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
 HELP = (
-    f"Send me a {ALLOWED} file and I will turn it into a searchable memory.\n\n"
+    f"Send me a {ALLOWED} file, a photo, an album (one document, a page per photo) or a link, "
+    "and I will turn it into a searchable memory; a caption becomes its title.\n\n"
     "/docs – your documents\n"
     "/status <id> – how a document is doing\n"
     "/delete <id> – delete a document\n"

@@ -17,8 +17,9 @@ import redis
 from sqlalchemy import text
 
 from socrate.db.embedded import FAST_OPTIONS, EmbeddedPostgres
+from tests.bot_support import bot_env
 from tests.fake_telegram import FakeTelegram
-from tests.processes import Stack, Worker
+from tests.processes import BotProcess, Stack, Worker
 
 # With pytest-xdist each worker (gw0, gw1, ...) takes its own Redis database: 15, 14, ...
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15")) - int(
@@ -266,3 +267,19 @@ def fake_telegram() -> Iterator[FakeTelegram]:
     server = FakeTelegram().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    """A fake Bot API shared by one module's bot tests (each test uses its own chat ids)."""
+    server = FakeTelegram().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(services, fake, worker, tmp_path_factory) -> Iterator[BotProcess]:
+    """``python -m bot`` against ``fake``, with the real worker behind it."""
+    process = BotProcess(bot_env(services, fake), tmp_path_factory.mktemp("bot") / "bot.log").start(fake)
+    yield process
+    assert process.stop() == 0, process.log()

@@ -219,25 +219,48 @@ class FakeTelegram:
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         self._push({"message": self._message(user_id, **content)})
 
+    def _file(self, prefix: str, data: bytes) -> str:
+        """A file id that getFile and the download URL serve ``data`` for."""
+        file_id = f"{prefix}{next(self.ids)}"
+        self.files[file_id] = data
+        return file_id
+
+    @staticmethod
+    def _captioned(caption: str | None, **content: Any) -> dict[str, Any]:
+        return {**content, "caption": caption} if caption is not None else content
+
     def send_document(
         self, user_id: int, filename: str, data: bytes, mime: str = "application/octet-stream",
-        declared_size: int | None = None, *, sizeless_over_20_mb: bool = False,
+        declared_size: int | None = None, *, sizeless_over_20_mb: bool = False, caption: str | None = None,
     ) -> None:  # fmt: skip
         """``sizeless_over_20_mb``: the update has no file_size and getFile answers "file is too big"."""
-        file_id = f"doc{next(self.ids)}"
-        self.files[file_id] = data
+        file_id = self._file("doc", data)
         document = {"file_id": file_id, "file_unique_id": file_id, "file_name": filename, "mime_type": mime,
                     "file_size": len(data) if declared_size is None else declared_size}  # fmt: skip
         if sizeless_over_20_mb:
             del document["file_size"]
             self.too_big.add(file_id)
-        self._push({"message": self._message(user_id, document=document)})
+        self._push({"message": self._message(user_id, **self._captioned(caption, document=document))})
 
-    def send_photo(self, user_id: int) -> None:
-        photo = [
-            {"file_id": "photo1", "file_unique_id": "photo1", "width": 90, "height": 90, "file_size": 900}
-        ]
-        self._push({"message": self._message(user_id, photo=photo)})
+    def send_photo(
+        self, user_id: int, sizes: list[bytes], *, caption: str | None = None, media_group_id: str = ""
+    ) -> dict[str, Any]:
+        """A photo as Telegram sends it: one PhotoSize per entry of ``sizes``, smallest first, each its own
+        file; photos sharing a ``media_group_id`` are an album. Returns the message."""
+        photo = [{"file_id": (file_id := self._file("photo", data)), "file_unique_id": file_id,
+                  "width": 90 * 2**i, "height": 120 * 2**i, "file_size": len(data)}
+                 for i, data in enumerate(sizes)]  # fmt: skip
+        content = self._captioned(caption, photo=photo)
+        if media_group_id:
+            content["media_group_id"] = media_group_id
+        message = self._message(user_id, **content)
+        self._push({"message": message})
+        return message
+
+    def send_sticker(self, user_id: int) -> None:
+        sticker = {"file_id": "sticker1", "file_unique_id": "sticker1", "type": "regular", "width": 512,
+                   "height": 512, "is_animated": False, "is_video": False}  # fmt: skip
+        self._push({"message": self._message(user_id, sticker=sticker)})
 
     def press(self, user_id: int, message: BotMessage, data: str) -> None:
         self._push({"callback_query": {"id": str(next(self.ids)), "from": self._user(user_id),

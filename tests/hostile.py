@@ -167,9 +167,12 @@ def _replace_member(base: bytes, member: str, data: bytes) -> bytes:
     return out.getvalue()
 
 
+def _halved(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
 def truncated_pdf() -> bytes:
-    full = docgen.pdf(pages=3)
-    return full[: len(full) // 2]
+    return _halved(docgen.pdf(pages=3))
 
 
 def _sha512(i: int) -> str:
@@ -350,6 +353,12 @@ CASES = [
         "bomb.epub",
         lambda: zip_bomb(docgen.epub("Book", [("One", "Zeppelin")]), "EPUB/chapter1.xhtml"),
         reason="expands to",
+    ),
+    Case(
+        "EPUB cut in half",
+        "cut.epub",
+        lambda: _halved(docgen.epub("Book", [("One", "Zeppelin")])),
+        status=415,
     ),
     Case(
         "EPUB with a broken package file",

@@ -57,22 +57,34 @@ def scanned_pdf(pages: list[Image.Image]) -> bytes:
     return out.getvalue()
 
 
+def text_pdf(pages: list[list[str]]) -> bytes:
+    """The same kind of pages with a text layer, as a word processor exports them."""
+    return _typed(pages, None)
+
+
 def mixed_pdf(text_lines: list[str], scan: Image.Image) -> bytes:
     """Page 1 has a text layer, page 2 is a scanned picture (a signed page put back into a report)."""
+    return _typed([text_lines], scan)
+
+
+def _typed(pages: list[list[str]], scan: Image.Image | None) -> bytes:
     from reportlab.lib.pagesizes import letter
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
     out = io.BytesIO()
     c = canvas.Canvas(out, pagesize=letter)
-    y = 740
-    for line in text_lines:
-        for wrapped in textwrap.wrap(line, 90):
-            c.drawString(40, y, wrapped)
-            y -= 14
-    c.showPage()
-    c.drawImage(ImageReader(scan), 0, 0, width=letter[0], height=letter[1])
-    c.showPage()
+    for lines in pages:
+        y = 740
+        for line in lines:
+            for wrapped in textwrap.wrap(line, 90):
+                c.drawString(40, y, wrapped)
+                y -= 14
+            y -= 10
+        c.showPage()
+    if scan is not None:
+        c.drawImage(ImageReader(scan), 0, 0, width=letter[0], height=letter[1])
+        c.showPage()
     c.save()
     return out.getvalue()
 

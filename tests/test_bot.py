@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from socrate.db.models import Document, LinkCode, User, utcnow
 from socrate.telegram import users as telegram_users
 from tests import docgen
-from tests.bot_support import bot_env, final_status, percentages, reply_to, status_messages
+from tests.bot_support import final_status, percentages, reply_to, status_messages
 from tests.fake_telegram import FakeTelegram
-from tests.processes import BotProcess
 
 NEEDLE = "The harbour master keeps a green parrot called Admiral Biscuit in the lighthouse office."
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    server = FakeTelegram().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def bot(services, fake, worker, tmp_path_factory) -> Iterator[BotProcess]:
-    process = BotProcess(bot_env(services, fake), tmp_path_factory.mktemp("bot") / "bot.log").start(fake)
-    yield process
-    assert process.stop() == 0, process.log()
 
 
 def _say(fake: FakeTelegram, user_id: int, text: str, contains: str = "") -> str:
@@ -91,13 +74,13 @@ def test_corrupt_pdf_ends_with_a_readable_reason(bot, fake) -> None:
     assert "PDF" in reason and "Traceback" not in reason and "Error" not in reason
 
 
-def test_oversize_unsupported_and_photo_are_refused_and_nothing_is_saved(bot, fake, ctx) -> None:
+def test_oversize_unsupported_and_sticker_are_refused_and_nothing_is_saved(bot, fake, ctx) -> None:
     before = len(fake.chat(5004))
     fake.send_document(5004, "huge.pdf", b"%PDF-1.4 tiny", declared_size=25 * 1024 * 1024)
     assert "20 MB" in reply_to(fake, 5004, before).text
     fake.send_document(5004, "virus.exe", b"MZ\x90\x00")
     assert "Unsupported file type" in reply_to(fake, 5004, before + 1).text
-    fake.send_photo(5004)
+    fake.send_sticker(5004)
     assert "as a file" in reply_to(fake, 5004, before + 2).text
     fake.send_document(5004, "sizeless.pdf", b"%PDF-1.4 tiny", sizeless_over_20_mb=True)
     explained = reply_to(fake, 5004, before + 3, "over 20 MB").text
