@@ -57,7 +57,8 @@ def test_empty_file_is_400_and_nothing_is_stored(client, tenant, ctx, settings) 
     ("filename", "content"),
     [
         ("virus.exe", b"MZ\x90\x00binary"),
-        ("photo.png", b"\x89PNG\r\n\x1a\n"),
+        ("animation.gif", b"GIF89a\x01\x00\x01\x00"),
+        ("photo.png", b"\xff\xd8\xff\xe0 a JPEG named .png"),
         ("fake.pdf", b"just some text pretending to be a pdf"),
         ("fake.docx", b"plain text, not a zip"),
         ("zip.docx", b"PK\x03\x04not really a docx"),
