@@ -15,7 +15,7 @@ from tests import docgen
 from tests import test_dashboard_browser as dashboard
 from tests.fake_llm import FakeLLM
 from tests.test_dashboard_browser import sign_up
-from tests.test_search_browser import NEEDLE, ask_for, upload_and_wait
+from tests.test_search_browser import NEEDLE, QUESTION, ask_for, upload_and_wait
 
 browser, page = dashboard.browser, dashboard.page  # the same fixtures, on the app below
 
@@ -48,12 +48,12 @@ def test_the_answer_streams_in_with_chips_that_open_their_passages(
 ) -> None:
     sign_up(page)
     upload_and_wait(page, "orbit.txt", docgen.txt("en", count=3, needle=NEEDLE))
-    reply = "The launch code is PELICAN-42 [1]. " + "It opens the greenhouse airlock. " * 12
+    reply = "The hatch word is PELICAN-42 [1]. " + "It opens the aviary door. " * 12
     fake_llm.reset(reply=reply.strip(), token_delay=0.08)  # about 6 s of tokens
-    ask_for(page, "What is the launch code of the greenhouse in orbit?")
+    ask_for(page, QUESTION)
     answer, status = page.locator("#answer-text"), page.locator("#search-status")
     expect(status).to_have_text("Writing the answer…")
-    expect(answer).to_contain_text("The launch code is PELICAN-42")
+    expect(answer).to_contain_text("The hatch word is PELICAN-42")
     expect(status).to_have_text("Writing the answer…")  # still streaming: the text came in before the end
     expect(status).to_have_text(re.compile(r"^Answered by gpt-4o-mini from \d+ passages? \(\d+ ms\)\.$"))
     expect(answer).to_have_text(reply.strip())
@@ -63,7 +63,7 @@ def test_the_answer_streams_in_with_chips_that_open_their_passages(
     page.locator("#citation").get_by_role("button", name="Close").click()
 
     fake_llm.reset(status=503)
-    ask_for(page, "What is the launch code of the greenhouse in orbit?")
+    ask_for(page, QUESTION)
     expect(page.locator("#answer-warning")).to_have_text(
         "The model failed (HTTP 503); the answer is the best passage instead."
     )

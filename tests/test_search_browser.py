@@ -14,7 +14,9 @@ from tests.test_dashboard_browser import DONE_TIMEOUT_MS, sign_up
 
 base_url, browser, page = dashboard.base_url, dashboard.browser, dashboard.page  # the same fixtures
 
-NEEDLE = "The secret launch code for the orbital greenhouse is <em>PELICAN-42</em>."
+# Words no other test uses: marking skips words common in the shared database (planner statistics).
+NEEDLE = "The secret hatch word for the lunar aviary is <em>PELICAN-42</em>."
+QUESTION = "What is the hatch word of the lunar aviary?"
 
 
 def upload_and_wait(page: Page, name: str, content: bytes) -> None:
@@ -43,12 +45,12 @@ def test_ask_box_answers_with_a_cited_passage_and_shows_the_passages_on_demand(
 ) -> None:
     sign_up(page)
     status = page.locator("#search-status")
-    ask_for(page, "launch code")
+    ask_for(page, "hatch word")
     expect(status).to_have_text("No ready documents to search yet")
 
     upload_and_wait(page, "orbit.txt", docgen.txt("en", count=3, needle=NEEDLE))
     upload_and_wait(page, "appunti.txt", docgen.txt("it", count=2))
-    ask_for(page, "What is the launch code of the greenhouse in orbit?")
+    ask_for(page, QUESTION)
     expect(status).to_have_text(re.compile(r"^The best of \d+ passages? \(\d+ ms\)\.$"))
     answer = page.locator("#answer-text")
     expect(answer).to_contain_text("<em>PELICAN-42</em>")  # document text is shown, never parsed as HTML
@@ -68,7 +70,7 @@ def test_ask_box_answers_with_a_cited_passage_and_shows_the_passages_on_demand(
     snippet = first.locator(".snippet").first
     expect(snippet).to_contain_text("<em>PELICAN-42</em>")
     expect(page.locator("#search-results em")).to_have_count(0)
-    expect(snippet.locator("mark").first).to_have_text(re.compile("launch|code|greenhouse|orbit", re.I))
+    expect(snippet.locator("mark").first).to_have_text(re.compile("hatch|word|lunar|aviary", re.I))
     expect(first.locator(".meta").first).to_have_text(re.compile(r"^orbit\.txt · score 0\.\d\d$"))
     page.screenshot(path=tmp_path / "ask.png", full_page=True)
 

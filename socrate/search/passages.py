@@ -5,7 +5,8 @@ accents match as they did in the index), but it parses whatever text it is given
 ~6,000 characters. So the chunk's tsvector first says where the question's words are (their word
 positions), the snippet's region is picked around the densest cluster of them, and only that region
 (~1,000 characters) is marked; if the estimate missed (positions count hyphenated parts as words),
-the whole chunk is. A passage without matched words gets the middle of its best window.
+the whole chunk is. A passage whose question words are all too common to mark is cut where they are,
+unmarked; one without any of them gets the middle of its best window.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def only_lexemes(chunk: str, parameter: str) -> str:
 
 _PASSAGES = text(
     "SELECT c.id, c.document_id, d.filename, c.chunk_index, c.page_start, c.page_end, c.text, best.span, "
-    f"      ARRAY(SELECT p FROM unnest({only_lexemes('c', 'marked')}) u, unnest(u.positions) p ORDER BY p) "
+    f"      ARRAY(SELECT p FROM unnest({only_lexemes('c', 'marked')}) u, unnest(u.positions) p ORDER BY p), "
+    f"      ARRAY(SELECT p FROM unnest({only_lexemes('c', 'located')}) u, unnest(u.positions) p ORDER BY p) "
     "FROM chunks c JOIN documents d ON d.id = c.document_id "
     "CROSS JOIN LATERAL (SELECT ARRAY[w.char_start, w.char_end] AS span FROM windows w "
     "      WHERE w.tenant_id = :tenant AND w.chunk_id = c.id "
@@ -57,14 +59,18 @@ def tsquery_any(lexemes: list[str]) -> str:
 
 
 def fetch(conn: Connection, tenant_id: str, chosen: list[tuple[int, float]], vector: NDArray[np.float32],
-          marked: dict[str, list[str]]) -> list[tuple[Any, float, str, list[Span]]]:  # fmt: skip
+          marked: dict[str, list[str]], located: dict[str, list[str]],
+          ) -> list[tuple[Any, float, str, list[Span]]]:  # fmt: skip
     """(row, score, snippet, highlights) for each chosen chunk, in order; ``marked`` are the lexemes to
-    highlight, by configuration. A row is (id, document id, filename, chunk index, page start, page end,
-    text, best window span, matched positions)."""
+    highlight, ``located`` all of the question's, by configuration. A row is (id, document id, filename,
+    chunk index, page start, page end, text, best window span, marked positions, located positions).
+
+    A passage whose question words are all too common to mark still gets its snippet where they are,
+    unmarked; one without any gets the middle of its best window."""
     if not chosen:
         return []
     params = {"tenant": tenant_id, "ids": [chunk_id for chunk_id, _ in chosen], "vector": vector,
-              "marked": json.dumps(marked)}  # fmt: skip
+              "marked": json.dumps(marked), "located": json.dumps(located)}  # fmt: skip
     rows = {row[0]: row for row in conn.execute(_PASSAGES, params)}
     regions = {i: snippets.region(row[6], row[8]) for i, row in rows.items() if row[8]}
     found = _marked(conn, tenant_id, regions, marked, rows)
@@ -77,6 +83,8 @@ def fetch(conn: Connection, tenant_id: str, chosen: list[tuple[int, float]], vec
         row = rows[chunk_id]
         if chunk_id in found:
             snippet, spans = snippets.around_matches(row[6], found[chunk_id])
+        elif row[9]:
+            snippet, spans = snippets.around_words(row[6], row[9]), []
         else:
             snippet, spans = snippets.around(row[6], *row[7]), []
         results.append((row, score, snippet, spans))

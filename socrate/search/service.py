@@ -182,9 +182,10 @@ def _rank(
     chosen = fusion.best(scores, k)
     shown = {config: [lex for lex in lexemes if found.frequencies.share(lex) <= fusion.MARKED_SHARE]
              for config, lexemes in found.by_config.items()}  # fmt: skip
+    fetched = passages.fetch(conn, where.tenant_id, chosen, found.vector, shown, found.by_config)
     return [
         Hit(document_id=row[1], filename=row[2], chunk_index=row[3], page_start=row[4], page_end=row[5],
             text=row[6], snippet=snippet, score=round(score, 4), highlights=spans,
             source=citations.source(row[2], row[4], row[5]))
-        for row, score, snippet, spans in passages.fetch(conn, where.tenant_id, chosen, found.vector, shown)
+        for row, score, snippet, spans in fetched
     ]  # fmt: skip

@@ -47,13 +47,24 @@ def region(text: str, positions: list[int]) -> Span:
     """Where to mark words: about three snippets' worth of text around the densest cluster of the
     matched words' positions (word numbers, as in a tsvector; whitespace-separated words approximate
     them: a hyphenated word counts its parts too, hence the margin)."""
+    first, _last = _densest(text, positions)
+    return max(0, first - SNIPPET_CHARS), min(len(text), first + 2 * SNIPPET_CHARS)
+
+
+def around_words(text: str, positions: list[int]) -> str:
+    """The snippet centred on the densest cluster of the words at ``positions``, nothing marked."""
+    return around(text, *_densest(text, positions))
+
+
+def _densest(text: str, positions: list[int]) -> Span:
+    """Character offsets of the first and last word of the densest SNIPPET_CHARS-long cluster."""
     starts = [m.start() for m in _WORD.finditer(text)] or [0]
-    offsets = [starts[min(max(p, 1), len(starts)) - 1] for p in positions]
+    offsets = sorted(starts[min(max(p, 1), len(starts)) - 1] for p in positions)
     best = max(
         range(len(offsets)), key=lambda i: sum(offsets[i] <= o < offsets[i] + SNIPPET_CHARS for o in offsets)
     )
-    lo = max(0, offsets[best] - SNIPPET_CHARS)
-    return lo, min(len(text), offsets[best] + 2 * SNIPPET_CHARS)
+    inside = [o for o in offsets if offsets[best] <= o < offsets[best] + SNIPPET_CHARS]
+    return inside[0], inside[-1]
 
 
 def around_matches(text: str, spans: list[Span]) -> tuple[str, list[Span]]:
