@@ -1,4 +1,5 @@
-"""Fault injection on real processes: a worker killed mid-encoding, Redis going away, PostgreSQL restarting.
+"""Fault injection on real processes: a worker killed mid-encoding or between its search rows and ready,
+a run over its time limit (Redis and PostgreSQL outages: tests/test_outages.py).
 
 Each test runs its own Redis and worker (``isolated_stack``; the database is the suite's), so
 killing them cannot disturb the rest of the suite.
@@ -12,37 +13,11 @@ import pytest
 from sqlalchemy import text, update
 
 from socrate.db.models import Tenant
-from socrate.ops.embedded_redis import EmbeddedRedis
 from tests import docgen
 from tests.conftest import TenantHandle, search_rows, upload
-
-LONG = docgen.txt("en", count=200)  # ~20 chunks: several seconds of encoding to strike in
+from tests.fault_support import LONG, is_encoding, is_final, status, wait
 
 pytestmark = pytest.mark.slow
-
-
-def _status(client, tenant: TenantHandle, doc_id: str) -> dict:
-    response = client.get(f"/api/documents/{doc_id}/status", headers=tenant.headers)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def _wait(client, tenant: TenantHandle, doc_id: str, predicate, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = _status(client, tenant, doc_id)
-        if predicate(body):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"timed out; last status {body}")
-
-
-def _encoding(body: dict) -> bool:
-    return body["message"].startswith("Running memvid encoder (")
-
-
-def _final(body: dict) -> bool:
-    return body["status"] in ("ready", "failed", "cancelled")
 
 
 def _one_set_of_outputs(settings, tenant: TenantHandle, doc_id: str) -> None:
@@ -85,17 +60,17 @@ def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, 
 
     # 1. The pool child dies (e.g. the OOM killer): the message is rejected back and redelivered.
     a = upload(client, tenant, LONG + b"\n\nCopy a.", "a.txt").get_json()["document_id"]
-    _wait(client, tenant, a, _encoding)
+    wait(client, tenant, a, is_encoding)
     for child in worker.children():
         child.kill()
-    assert _wait(client, tenant, a, _final)["status"] == "ready"
+    assert wait(client, tenant, a, is_final)["status"] == "ready"
     _one_set_of_outputs(settings, tenant, a)
 
     # 2. The whole worker dies mid-task and another one is running, with Beat: the dead run's lease
     # runs out and the next recovery hands it over (on defaults, 45 s + 30 s; here 15 s + 5 s).
     b = upload(client, tenant, LONG + b"\n\nCopy b.", "b.txt").get_json()["document_id"]
     c = upload(client, tenant, docgen.txt(), "c.txt").get_json()["document_id"]
-    _wait(client, tenant, b, _encoding)
+    wait(client, tenant, b, is_encoding)
     beat = stack.beat(**QUICK_LEASES)
     worker.kill()
     killed = time.monotonic()
@@ -103,7 +78,7 @@ def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, 
     _running_again(client, tenant, b, timeout=120)
     assert time.monotonic() - killed <= 15 + 5 + 15  # lease + one recovery interval + margin
     for doc_id in (b, c):
-        assert _wait(client, tenant, doc_id, _final)["status"] == "ready"
+        assert wait(client, tenant, doc_id, is_final)["status"] == "ready"
         _one_set_of_outputs(settings, tenant, doc_id)
     assert _details(client, tenant, b)["attempts"] == 2
     beat.stop()
@@ -111,42 +86,14 @@ def test_worker_killed_mid_encoding_still_delivers(isolated_stack, make_tenant, 
     # 3. That worker dies too and comes back under the same node name (scripts/run or the platform
     # restarting it): it takes its document back as it starts, without waiting for a lease.
     d = upload(client, tenant, LONG + b"\n\nCopy d.", "d.txt").get_json()["document_id"]
-    _wait(client, tenant, d, _encoding)
+    wait(client, tenant, d, is_encoding)
     replacement.kill()
     replacement.start(stack.celery)  # returns once the worker answers pings
     _running_again(client, tenant, d, timeout=15)
-    assert _wait(client, tenant, d, _final)["status"] == "ready"
+    assert wait(client, tenant, d, is_final)["status"] == "ready"
     _one_set_of_outputs(settings, tenant, d)
     assert _details(client, tenant, d)["attempts"] == 2
     replacement.stop()
-
-
-def test_redis_outage_loses_nothing_and_polling_keeps_answering(isolated_stack, make_tenant, ctx) -> None:
-    stack = isolated_stack
-    client, tenant = stack.app.test_client(), make_tenant("outage")
-    worker = stack.worker()
-    docs = [upload(client, tenant, LONG, "long.txt").get_json()["document_id"]]
-    docs += [
-        upload(client, tenant, docgen.txt("en", 2 + i), f"small{i}.txt").get_json()["document_id"]
-        for i in range(2)
-    ]
-    _wait(client, tenant, docs[0], _encoding)
-
-    stack.redis.stop()  # queued messages die with it: this Redis keeps nothing on disk
-    for _ in range(30):
-        for doc_id in docs:
-            _status(client, tenant, doc_id)  # answered from the database, never 5xx
-        time.sleep(0.1)
-    refused = upload(client, tenant, docgen.txt("en", 5), "during.txt")
-    assert refused.status_code == 503 and refused.get_json()["error"]
-
-    stack.redis = EmbeddedRedis(stack.tmp / "redis", port=stack.redis.port).start()
-    stack.recover()
-    for doc_id in docs:
-        assert _wait(client, tenant, doc_id, _final)["status"] == "ready", doc_id
-    listed = client.get("/api/documents", headers=tenant.headers).get_json()
-    assert listed["total"] == len(docs)  # the refused upload left nothing behind
-    worker.stop()
 
 
 # ALTER SEQUENCE holds a lock that only nextval() waits for: the worker's window inserts (ids from the
@@ -171,7 +118,7 @@ def test_worker_killed_between_search_rows_and_ready_leaves_no_rows(isolated_sta
         while not (backend := blocker.execute(WAITING_AFTER_CHUNKS).scalar()):
             assert time.monotonic() < deadline, "the worker never reached its window inserts"
             time.sleep(0.1)
-        assert _status(client, tenant, doc_id)["status"] == "processing"
+        assert status(client, tenant, doc_id)["status"] == "processing"
         worker.kill()
         blocker.rollback()
     # The dead client's server process gives up and rolls back (autocommit: pg_stat_activity is read
@@ -181,43 +128,14 @@ def test_worker_killed_between_search_rows_and_ready_leaves_no_rows(isolated_sta
             assert time.monotonic() < deadline, "the dead worker's transaction is still open"
             time.sleep(0.1)
     assert search_rows(ctx, doc_id) == (0, 0)
-    assert _status(client, tenant, doc_id)["status"] == "processing"
+    assert status(client, tenant, doc_id)["status"] == "processing"
 
     worker = stack.worker()
     assert stack.recover()["requeued"] >= 1  # this one (the suite's database may hold others' leftovers)
-    final = _wait(client, tenant, doc_id, _final)
+    final = wait(client, tenant, doc_id, is_final)
     assert final["status"] == "ready"
     chunks, windows = search_rows(ctx, doc_id)
     assert chunks == final["total_chunks"] and windows >= chunks
-    worker.stop()
-
-
-def _after_restart(client, tenant: TenantHandle, path: str):
-    for _ in range(3):
-        response = client.get(path, headers=tenant.headers)
-        assert response.status_code in (200, 503), response.get_data(as_text=True)
-        if response.status_code == 200:
-            return response
-    raise AssertionError(f"{path} still 503 after three tries")
-
-
-def test_postgres_restart_mid_task_is_retried(isolated_stack, make_tenant, postgres, ctx) -> None:
-    if postgres is None:  # CI always runs the suite on its own embedded server
-        pytest.skip("restarts the suite's embedded PostgreSQL; DATABASE_URL names an external server")
-    stack = isolated_stack
-    client, tenant = stack.app.test_client(), make_tenant("pg-restart")
-    # Lease renewals every 100 s: none meets the dead connection before the run's own write does.
-    worker = stack.worker(LEASE_SECONDS="600")
-    doc_id = upload(client, tenant, LONG, "long.txt").get_json()["document_id"]
-    _wait(client, tenant, doc_id, _encoding)
-    postgres.restart()
-    # The web app keeps its pooled (now dead) connections: a request may be told to retry (503), never
-    # a 500, and the next one is answered on a fresh connection.
-    _after_restart(client, tenant, f"/api/documents/{doc_id}/status")
-    ctx.dispose()
-    assert _wait(client, tenant, doc_id, _final)["status"] == "ready"
-    details = _after_restart(client, tenant, f"/api/documents/{doc_id}").get_json()
-    assert details["attempts"] >= 2 and "Temporary problem" in details["last_error"], details
     worker.stop()
 
 
@@ -226,6 +144,6 @@ def test_a_run_over_the_time_limit_fails_with_timed_out(isolated_stack, make_ten
     client, tenant = stack.app.test_client(), make_tenant("slowpoke")
     worker = stack.worker(TASK_SOFT_TIME_LIMIT="2", TASK_TIME_LIMIT="30")
     doc_id = upload(client, tenant, docgen.txt("en", count=3000), "huge.txt").get_json()["document_id"]
-    final = _wait(client, tenant, doc_id, _final)
+    final = wait(client, tenant, doc_id, is_final)
     assert final["status"] == "failed" and "timed out" in final["message"]
     worker.stop()
