@@ -17,7 +17,14 @@ const Api = {
   csrf: document.querySelector('meta[name="csrf-token"]').content,
 
   async call(method, path, body) {
-    const headers = { Accept: "application/json", "X-CSRF-Token": Api.csrf };
+    const response = await Api.open(method, path, body, "application/json");
+    return response.json().catch(() => null);
+  },
+
+  // The response itself, for bodies read as they arrive (the Ask box's server-sent events); errors
+  // are thrown as for call().
+  async open(method, path, body, accept) {
+    const headers = { Accept: accept, "X-CSRF-Token": Api.csrf };
     let payload = body;
     if (body !== undefined && !(body instanceof FormData)) {
       headers["Content-Type"] = "application/json";
@@ -29,14 +36,14 @@ const Api = {
     } catch (_networkError) {
       throw new ApiError("Network error: the server could not be reached", 0);
     }
-    const data = await response.json().catch(() => null);
     if (response.status === 401) {
       window.location.assign("/login"); // the session ended (logged out elsewhere or expired)
     }
     if (!response.ok) {
+      const data = await response.json().catch(() => null);
       throw new ApiError((data && data.error) || `Request failed (HTTP ${response.status})`, response.status);
     }
-    return data;
+    return response;
   },
 };
 

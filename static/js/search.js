@@ -146,24 +146,11 @@ async function ask(question) {
   showPassages(question, serial);
   let response;
   try {
-    response = await fetch("/api/ask", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {
-        Accept: "text/event-stream", "Content-Type": "application/json", "X-CSRF-Token": Api.csrf,
-      },
-      body: JSON.stringify({ question }),
-    });
-  } catch (_networkError) {
-    if (serial === searchSerial) searchStatus.textContent = "Network error: the server could not be reached";
-    return;
-  }
-  if (response.status === 401) window.location.assign("/login");
-  if (!response.ok) {
-    const data = await response.json().catch(() => null);
+    response = await Api.open("POST", "/api/ask", { question }, "text/event-stream");
+  } catch (error) {
     if (serial !== searchSerial) return;
     answerBox.hidden = true;
-    searchStatus.textContent = (data && data.error) || `Request failed (HTTP ${response.status})`;
+    searchStatus.textContent = error.message;
     return;
   }
   const reader = response.body.getReader();
