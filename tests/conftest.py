@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from socrate.db.embedded import FAST_OPTIONS, EmbeddedPostgres
 from tests.bot_support import bot_env
+from tests.fake_llm import FakeLLM
 from tests.fake_telegram import FakeTelegram
 from tests.processes import BotProcess, Stack, Worker
 
@@ -259,6 +260,15 @@ def isolated_stack(services, settings, tmp_path) -> Iterator[Stack]:
     stack = Stack(redis_server, app, celery, {**services, "REDIS_URL": redis_server.url}, tmp_path)
     yield stack
     stack.close()
+
+
+@pytest.fixture(scope="session")
+def fake_llm() -> Iterator[FakeLLM]:
+    """A fake OpenAI-compatible server on 127.0.0.1 (tests/fake_llm.py); each test sets what it does
+    with ``reset(...)``, which also forgets earlier requests."""
+    server = FakeLLM().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

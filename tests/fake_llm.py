@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fake_telegram import QuietServer
+from tests.fake_telegram import QuietServer, send_json
 
 USAGE = {"prompt_tokens": 321, "completion_tokens": 12}
 
@@ -75,16 +75,20 @@ class FakeLLM:
                 fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                 b = fake.behaviour
                 if self.path != "/v1/chat/completions":
-                    return self._json(404, {"error": {"message": "not found"}})
+                    return send_json(self, 404, {"error": {"message": "not found"}})
                 if b.status != 200:
-                    return self._json(b.status, {"error": {"message": f"fake {b.status}", "type": "fake"}})
+                    return send_json(
+                        self, b.status, {"error": {"message": f"fake {b.status}", "type": "fake"}}
+                    )
                 time.sleep(b.first_token_delay)
                 tokens = re.findall(r"\S+\s*", b.reply)
                 if not body.get("stream"):
                     message = {"role": "assistant", "content": b.reply}
                     choice = {"index": 0, "message": message, "finish_reason": "stop"}
-                    return self._json(
-                        200, {**_envelope(body, "chat.completion"), "choices": [choice], "usage": b.usage}
+                    return send_json(
+                        self,
+                        200,
+                        {**_envelope(body, "chat.completion"), "choices": [choice], "usage": b.usage},
                     )
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
@@ -122,14 +126,6 @@ class FakeLLM:
             def _send(self, data: str) -> None:
                 self.wfile.write(f"data: {data}\n\n".encode())
                 self.wfile.flush()
-
-            def _json(self, status: int, payload: dict[str, Any]) -> None:
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
 
         return Handler
 

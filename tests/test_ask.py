@@ -23,13 +23,6 @@ HOSTILE = (
 )
 
 
-@pytest.fixture(scope="module")
-def fake_llm():
-    fake = FakeLLM().start()
-    yield fake
-    fake.stop()
-
-
 def _llm_app(settings, celery_app, fake: FakeLLM, **changes: object):
     from socrate.taskqueue import TaskQueue
     from socrate.web import create_app

@@ -4,12 +4,10 @@ chips open the cited passage, and a failing model leaves the passages' answer wi
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from tests import docgen
 from tests import test_dashboard_browser as dashboard
@@ -21,26 +19,14 @@ browser, page = dashboard.browser, dashboard.page  # the same fixtures, on the a
 
 
 @pytest.fixture(scope="module")
-def fake_llm() -> Iterator[FakeLLM]:
-    fake = FakeLLM().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def base_url(settings, celery_app, fake_llm: FakeLLM) -> Iterator[str]:
     """The dashboard with LLM_BASE_URL pointing at the fake model, on a real HTTP port."""
     from socrate.taskqueue import TaskQueue
     from socrate.web import create_app
 
     llm = settings.with_(llm_base_url=fake_llm.url, llm_timeout_seconds=2.0)
-    app = create_app(llm, queue=TaskQueue(celery_app))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with dashboard.serve(create_app(llm, queue=TaskQueue(celery_app))) as url:
+        yield url
 
 
 def test_the_answer_streams_in_with_chips_that_open_their_passages(

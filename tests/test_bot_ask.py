@@ -4,9 +4,6 @@ by file and page at the end, a typing indicator while the model thinks."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-
-import pytest
 
 from tests import docgen
 from tests.bot_support import bot_env, final_status, reply_to
@@ -16,13 +13,6 @@ from tests.processes import BotProcess
 
 NEEDLE = "The harbour master keeps a green parrot called Admiral Biscuit in the lighthouse office."
 INTERVAL = 1.0
-
-
-@pytest.fixture
-def fake_llm() -> Iterator[FakeLLM]:
-    fake = FakeLLM().start()
-    yield fake
-    fake.stop()
 
 
 def test_the_answer_streams_into_one_message_edited_at_most_every_interval(

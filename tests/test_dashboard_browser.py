@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,15 +39,21 @@ new MutationObserver((records) => {
 """
 
 
-@pytest.fixture(scope="module")
-def base_url(app) -> Iterator[str]:
-    """The test app on a real HTTP port on 127.0.0.1, one thread per request."""
+@contextmanager
+def serve(app) -> Iterator[str]:
+    """``app`` on a real HTTP port on 127.0.0.1, one thread per request; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(app) -> Iterator[str]:
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
