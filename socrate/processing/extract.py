@@ -207,9 +207,11 @@ def _epub(path: Path, limits: Limits) -> _Read:
 
 
 def _office(path: Path, limits: Limits, label: str, read: Callable[[], _Read]) -> _Read:
-    """An Office zip: bombs refused from the central directory first, then the library's many exception
-    types for a broken file become one readable reason (a too-deep document still says so)."""
+    """An Office (or EPUB) zip: bombs refused from the central directory first, then any XML part that
+    declares entities, then the library's many exception types for a broken file become one readable
+    reason (a too-deep document still says so)."""
     _check_zip_size(path, limits.max_uncompressed, label)
+    _refuse_entities(path, label)
     try:
         return read()
     except (RecursionError, ProcessingError):
@@ -231,6 +233,29 @@ def _check_zip_size(path: Path, max_uncompressed: int, label: str) -> None:
         raise ProcessingError(
             f"The {label} expands to {total // mb:,} MB; the limit is {max_uncompressed // mb} MB"
         )
+
+
+XML_PARTS = (".xml", ".rels", ".opf", ".ncx", ".xhtml", ".html", ".htm", ".svg", ".vml")
+_ENTITY = b"<!ENTITY"
+_BLOCK = 1024 * 1024
+
+
+def _refuse_entities(path: Path, label: str) -> None:
+    """No Office document or book needs a DOCTYPE entity, and expanding them is how an "entity bomb" or an
+    external entity spends a worker's memory or reads its files: refused before any library parses the
+    zip. Parts are read a block at a time (the size check above bounds the total)."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.lower().endswith(XML_PARTS):
+                continue
+            with archive.open(info) as part:
+                tail = b""
+                while block := part.read(_BLOCK):
+                    if _ENTITY in (tail + block).upper():
+                        raise ProcessingError(
+                            f"The {label} declares XML entities, which are refused for safety"
+                        )
+                    tail = block[-len(_ENTITY) :]
 
 
 def _plain(path: Path, limits: Limits) -> _Read:

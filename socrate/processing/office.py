@@ -3,8 +3,8 @@
 A document gives its paragraphs, then its tables' rows as ``cell | cell`` lines. A sheet's rows read
 like CSV rows (``header: value`` pairs, socrate/processing/formats.py) under a ``Sheet: name`` line; a
 deck gives one page per slide (its shapes' text, tables, then the speaker notes), so a citation names
-the slide as its page. The caller has already refused zip bombs (extract._check_zip_size); none of the
-libraries resolves external XML entities.
+the slide as its page. The caller has already refused zip bombs and any part that declares XML
+entities (extract._office).
 """
 
 from __future__ import annotations
