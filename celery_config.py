@@ -9,7 +9,15 @@ from celery.signals import setup_logging, task_postrun, task_prerun
 
 from socrate import logs
 from socrate.config import Settings
-from socrate.taskqueue import CLEANUP, MAINTENANCE_QUEUE, RECOVER, celery_app, log_ids
+from socrate.taskqueue import (
+    CLEANUP,
+    MAINTENANCE_QUEUE,
+    RECOVER,
+    SWEEP_WEBHOOKS,
+    WEBHOOKS_QUEUE,
+    celery_app,
+    log_ids,
+)
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -36,6 +44,11 @@ def make_celery(settings: Settings) -> Celery:
                 "task": RECOVER,
                 "schedule": float(settings.recover_interval_seconds),
                 "options": {"queue": MAINTENANCE_QUEUE},
+            },
+            "sweep-webhooks": {  # on the webhooks worker: a long document never delays a retry
+                "task": SWEEP_WEBHOOKS,
+                "schedule": settings.webhook_sweep_seconds,
+                "options": {"queue": WEBHOOKS_QUEUE, "expires": settings.webhook_sweep_seconds * 2},
             },
         },
     )

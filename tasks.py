@@ -14,9 +14,18 @@ from socrate import context
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.encoding import embedding, factory
+from socrate.integrations import deliveries
 from socrate.ops import maintenance
 from socrate.processing import pipeline
-from socrate.taskqueue import CLEANUP, PROCESS_DOCUMENT, RECOVER, TaskQueue
+from socrate.taskqueue import (
+    CLEANUP,
+    DELIVER_WEBHOOK,
+    DOCUMENTS_QUEUE,
+    PROCESS_DOCUMENT,
+    RECOVER,
+    SWEEP_WEBHOOKS,
+    TaskQueue,
+)
 
 log = logging.getLogger(__name__)
 BUSY_RETRY_SECONDS = 5
@@ -31,10 +40,16 @@ def worker_context() -> Context:
     return _ctx
 
 
+def _serves_documents(sender: Any) -> bool:
+    """The documents worker, not the webhooks one (which has no use for the embedding model)."""
+    return DOCUMENTS_QUEUE in sender.app.amqp.queues.consume_from
+
+
 @worker_init.connect
-def _preload_encoder_modules(**_: object) -> None:
+def _preload_encoder_modules(sender: Any, **_: object) -> None:
     """Import torch/memvid once in the parent so every forked (or recycled) child starts fast."""
-    import socrate.encoding.memvid_encoder  # noqa: F401
+    if _serves_documents(sender):
+        import socrate.encoding.memvid_encoder  # noqa: F401
 
 
 @worker_process_init.connect
@@ -49,6 +64,8 @@ def _init_worker_process(**_: object) -> None:
 @worker_ready.connect
 def _take_back_orphans(sender: Any, **_: object) -> None:
     """What this node name was running when it last died goes back on the queue now, not after a lease."""
+    if not _serves_documents(sender):
+        return
     ctx = context.build(Settings.from_env())
     try:
         maintenance.recover_orphans(ctx, TaskQueue(celery), sender.hostname)
@@ -79,6 +96,7 @@ def process_document_task(self, document_id: str, tenant_id: str, previous_error
             previous_error=previous_error,
             deadline=time.monotonic() + ctx.settings.task_soft_time_limit,
             worker=self.request.hostname,
+            webhooks_queue=TaskQueue(celery),
         )
     except pipeline.Busy:
         raise self.retry(countdown=BUSY_RETRY_SECONDS) from None  # waiting for a slot is not an attempt
@@ -109,3 +127,24 @@ def cleanup_old_documents() -> dict[str, int]:
 @celery.task(name=RECOVER)
 def recover_stuck_documents() -> dict[str, int]:
     return maintenance.recover_stuck(worker_context(), TaskQueue(celery))
+
+
+@celery.task(name=DELIVER_WEBHOOK)
+def deliver_webhook_task(tenant_id: str, delivery_id: str) -> str:
+    ctx = worker_context()
+    outcome, due = deliveries.deliver(ctx.sessions, tenant_id, delivery_id, ctx.settings)
+    _send(due)
+    return outcome
+
+
+@celery.task(name=SWEEP_WEBHOOKS)
+def sweep_webhooks_task() -> int:
+    due = deliveries.sweep(worker_context().sessions, worker_context().settings)
+    _send(due)
+    return len(due)
+
+
+def _send(due: list[deliveries.Due]) -> None:
+    queue = TaskQueue(celery)
+    for tenant_id, delivery_id in due:
+        queue.deliver_webhooks(tenant_id, [delivery_id])

@@ -170,7 +170,14 @@ async def confirm_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
     def remove(session: Any, tenant_id: str) -> str:
         doc = documents.get(session, tenant_id, document_id)
-        documents.delete(session, tenant_id, document_id, storage=svc.ctx.storage, queue=svc.queue)
+        documents.delete(
+            session,
+            tenant_id,
+            document_id,
+            storage=svc.ctx.storage,
+            queue=svc.queue,
+            settings=svc.ctx.settings,
+        )
         return doc.filename
 
     filename = await _in_session(context, remove)

@@ -90,6 +90,18 @@ class Settings:
     ocr_languages: str = "eng+ita"  # Tesseract's -l when the text layer does not tell the language
     allow_loopback_urls: bool = False  # tests only: links and webhooks may reach 127.0.0.1
     url_fetch_timeout_seconds: float = 30.0
+    webhook_timeout_seconds: float = 10.0  # one delivery attempt, connect to last byte
+    webhook_retry_base_seconds: float = 5.0  # the first retry's wait; it doubles each time
+    webhook_retry_max_seconds: float = 3600.0  # the longest wait between two attempts
+    webhook_retry_window_seconds: float = (
+        86400.0  # how long a delivery is retried before the endpoint is disabled
+    )
+    webhook_sweep_seconds: float = (
+        5.0  # Beat sends due retries (and deliveries whose message was lost) this often
+    )
+    webhook_endpoint_concurrency: int = 2  # attempts in flight per endpoint: a slow receiver holds no more
+    webhook_max_endpoints: int = 10  # per tenant
+    idempotency_hours: float = 24.0  # how long an Idempotency-Key's first answer is replayed
     rate_limit_per_minute: int = 600
     login_failures_per_15_minutes: int = 10
     signups_per_hour_per_address: int = 10
@@ -160,6 +172,14 @@ class Settings:
             ocr_languages=env.get("OCR_LANGUAGES", "").strip() or cls.ocr_languages,
             allow_loopback_urls=env.get("ALLOW_LOOPBACK_URLS", "").strip().lower() in {"1", "true", "yes"},
             url_fetch_timeout_seconds=float(env.get("URL_FETCH_TIMEOUT_SECONDS") or 30.0),
+            webhook_timeout_seconds=float(env.get("WEBHOOK_TIMEOUT_SECONDS") or 10.0),
+            webhook_retry_base_seconds=float(env.get("WEBHOOK_RETRY_BASE_SECONDS") or 5.0),
+            webhook_retry_max_seconds=float(env.get("WEBHOOK_RETRY_MAX_SECONDS") or 3600.0),
+            webhook_retry_window_seconds=float(env.get("WEBHOOK_RETRY_WINDOW_SECONDS") or 86400.0),
+            webhook_sweep_seconds=float(env.get("WEBHOOK_SWEEP_SECONDS") or 5.0),
+            webhook_endpoint_concurrency=_int(env, "WEBHOOK_ENDPOINT_CONCURRENCY", 2),
+            webhook_max_endpoints=_int(env, "WEBHOOK_MAX_ENDPOINTS", 10),
+            idempotency_hours=float(env.get("IDEMPOTENCY_HOURS") or 24.0),
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600),
             upload_limit_per_minute=_int(env, "UPLOAD_LIMIT_PER_MINUTE", 60),
             session_days=_int(env, "SESSION_DAYS", 14),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any, Protocol, cast
 
 import redis
@@ -24,8 +25,11 @@ log = logging.getLogger(__name__)
 PROCESS_DOCUMENT = "socrate.process_document"
 CLEANUP = "socrate.cleanup_old_documents"
 RECOVER = "socrate.recover_stuck_documents"
+DELIVER_WEBHOOK = "socrate.deliver_webhook"
+SWEEP_WEBHOOKS = "socrate.sweep_webhooks"
 DOCUMENTS_QUEUE = "documents"
 MAINTENANCE_QUEUE = "maintenance"
+WEBHOOKS_QUEUE = "webhooks"  # its own worker (threads): a slow receiver never holds a document slot
 
 PING_SECONDS = 1.0  # how long live workers get to say so before recovery asks them what they hold
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
@@ -40,12 +44,14 @@ def celery_app(settings: Settings, include: list[str] | None = None) -> Celery:
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
-        task_queues=(Queue(DOCUMENTS_QUEUE), Queue(MAINTENANCE_QUEUE)),
+        task_queues=(Queue(DOCUMENTS_QUEUE), Queue(MAINTENANCE_QUEUE), Queue(WEBHOOKS_QUEUE)),
         task_default_queue=DOCUMENTS_QUEUE,
         task_routes={
             PROCESS_DOCUMENT: {"queue": DOCUMENTS_QUEUE},
             CLEANUP: {"queue": MAINTENANCE_QUEUE},
             RECOVER: {"queue": MAINTENANCE_QUEUE},
+            DELIVER_WEBHOOK: {"queue": WEBHOOKS_QUEUE},
+            SWEEP_WEBHOOKS: {"queue": WEBHOOKS_QUEUE},
         },
         task_send_sent_event=True,
         result_expires=24 * 3600,
@@ -62,6 +68,8 @@ def log_ids(name: str, args: list[Any] | tuple[Any, ...]) -> dict[str, str]:
     """The ids a task's log lines carry, read from the arguments ``dispatch`` gave it."""
     if name == PROCESS_DOCUMENT and len(args) >= 2:
         return {"document_id": str(args[0]), "tenant_id": str(args[1])}
+    if name == DELIVER_WEBHOOK and len(args) >= 2:
+        return {"tenant_id": str(args[0]), "delivery_id": str(args[1])}
     return {}
 
 
@@ -72,7 +80,13 @@ class CeleryLike(Protocol):
     def send_task(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
 
 
-class DocumentQueue(Protocol):
+class WebhookQueue(Protocol):
+    """What recording a webhook event needs of a queue."""
+
+    def deliver_webhooks(self, tenant_id: str, delivery_ids: list[str]) -> None: ...
+
+
+class DocumentQueue(WebhookQueue, Protocol):
     """What the document service needs of a queue (TaskQueue; tests pass a recording stand-in)."""
 
     def process_document(self, document_id: str, tenant_id: str, task_id: str) -> None: ...
@@ -106,6 +120,15 @@ class TaskQueue:
         (tasks.process_document takes them in this order; ``log_ids`` reads them back)."""
         self.dispatch(PROCESS_DOCUMENT, [document_id, tenant_id], DOCUMENTS_QUEUE, task_id)
 
+    def deliver_webhooks(self, tenant_id: str, delivery_ids: list[str]) -> None:
+        """Send deliveries to the webhooks worker; best effort: the outbox rows are already committed, and
+        the sweep sends whatever does not get through (socrate/integrations/deliveries.py)."""
+        for delivery_id in delivery_ids:
+            try:
+                self.dispatch(DELIVER_WEBHOOK, [tenant_id, delivery_id], WEBHOOKS_QUEUE, str(uuid.uuid4()))
+            except ServiceUnavailable:
+                return
+
     def revoke(self, task_id: str, *, terminate: bool) -> None:
         """Best effort: a revoke that cannot reach the broker must not block a delete."""
         try:
@@ -113,9 +136,15 @@ class TaskQueue:
         except Exception as exc:
             log.warning("revoke failed", extra=logs.fields(task_id=task_id, error=repr(exc)))
 
-    def ping_workers(self, timeout: float) -> int:
-        """Number of workers that answered a ping within ``timeout`` seconds."""
-        return len(self.celery.control.ping(timeout=timeout) or [])
+    def workers_by_queue(self, timeout: float) -> dict[str, int]:
+        """How many workers consume each queue, among those that answered within ``timeout`` seconds (the
+        documents worker and the webhooks worker are counted apart)."""
+        replies = self.celery.control.inspect(timeout=timeout).active_queues() or {}
+        counts = dict.fromkeys((DOCUMENTS_QUEUE, MAINTENANCE_QUEUE, WEBHOOKS_QUEUE), 0)
+        for queues in replies.values():
+            for name in {queue["name"] for queue in queues}:
+                counts[name] = counts.get(name, 0) + 1
+        return counts
 
     def held_task_ids(self, timeout: float = 2.0) -> set[str] | None:
         """Task ids waiting in the broker or held by a live worker; None if workers can't be asked.

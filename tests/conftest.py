@@ -31,7 +31,7 @@ TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15")) - int(
 # the whole product or wait out real timeouts. `scripts/test --quick` runs `unit or service`.
 TIERS = {
     "browser": {"page", "browser"},
-    "worker": {"worker", "isolated_stack", "bot"},
+    "worker": {"worker", "webhooks_worker", "isolated_stack", "bot"},
     "service": {"services", "postgres"},
 }
 
@@ -91,6 +91,11 @@ def services(
         "LOGIN_FAILURES_PER_15_MINUTES": "1000000",
         "ALLOW_LOOPBACK_URLS": "true",  # links to the tests' own servers on 127.0.0.1 (nothing else)
         "URL_FETCH_TIMEOUT_SECONDS": "4",  # tests/test_links.py's slow server is cut off this soon
+        # Webhook retries in seconds rather than minutes: Beat sweeps about every second, the first retry
+        # waits a second, an attempt gives up after 3 s (its lease then ends 5 s later).
+        "WEBHOOK_SWEEP_SECONDS": "0.5",
+        "WEBHOOK_RETRY_BASE_SECONDS": "1",
+        "WEBHOOK_TIMEOUT_SECONDS": "3",
     }
     os.environ.update(env)  # celery_config and the worker subprocess read these
     client = redis.Redis.from_url(redis_url)
@@ -228,6 +233,15 @@ def search_rows(ctx, document_id: str) -> tuple[int, int]:
 def worker(services, settings, celery_app, tmp_path_factory) -> Iterator[Worker]:
     """A real Celery worker process (prefork, one child) consuming the test broker."""
     proc = Worker(services, tmp_path_factory.mktemp("worker") / "worker.log").start(celery_app)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def webhooks_worker(services, celery_app, tmp_path_factory) -> Iterator[Worker]:
+    """The webhooks worker (threads, queue ``webhooks``), as the Procfile runs it."""
+    log = tmp_path_factory.mktemp("webhooks") / "webhooks.log"
+    proc = Worker(services, log, concurrency=8, webhooks=True).start(celery_app)
     yield proc
     proc.stop()
 

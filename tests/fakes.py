@@ -49,3 +49,6 @@ class KeptQueue:
 
     def revoke(self, task_id: str, *, terminate: bool) -> None:
         self.sent.append(("revoke", task_id, terminate))
+
+    def deliver_webhooks(self, tenant_id: str, delivery_ids: list[str]) -> None:
+        self.sent.extend(("webhook", tenant_id, delivery_id) for delivery_id in delivery_ids)

@@ -65,15 +65,25 @@ class Beat(Child):
 
 
 class Worker(Child):
-    """``celery worker`` (prefork, one child); ``start`` again after ``kill`` is the same node restarting."""
+    """``celery worker`` (prefork, one child) on the documents and maintenance queues, or with
+    ``webhooks`` the webhooks worker (threads, as the Procfile runs it); ``start`` again after ``kill``
+    is the same node restarting."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1, cwd: Path = ROOT) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        concurrency: int = 1,
+        cwd: Path = ROOT,
+        webhooks: bool = False,
+    ) -> None:
         super().__init__(env, log_path, cwd)
         self.concurrency = concurrency
+        self.queues = ("-Q", "webhooks", "-P", "threads") if webhooks else ("-Q", "documents,maintenance")
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
 
     def start(self, celery_app) -> Worker:
-        self._spawn("worker", "-Q", "documents,maintenance", "-c", str(self.concurrency), "-n", self.name,
+        self._spawn("worker", *self.queues, "-c", str(self.concurrency), "-n", self.name,
                     "--loglevel", "info", "-E")  # fmt: skip
         assert self.proc is not None
         deadline = time.monotonic() + START_TIMEOUT
@@ -101,8 +111,9 @@ class Stack:
     tmp: Path
     children: list[Child] = field(default_factory=list)
 
-    def worker(self, concurrency: int = 1, **env: str) -> Worker:
-        worker = Worker({**self.env, **env}, self.tmp / "worker.log", concurrency)
+    def worker(self, concurrency: int = 1, webhooks: bool = False, **env: str) -> Worker:
+        log = self.tmp / ("webhooks.log" if webhooks else "worker.log")
+        worker = Worker({**self.env, **env}, log, concurrency, webhooks=webhooks)
         self.children.append(worker)
         return worker.start(self.celery)
 

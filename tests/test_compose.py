@@ -19,9 +19,10 @@ from socrate.config import Settings
 from tests.deploy import ROOT, normalise_command, process_types, settings_variables
 
 COMPOSE = ROOT / "docker-compose.dev.yml"
-PROCESS_SERVICE = {"release": "migrate", "web": "api", "worker": "worker", "beat": "beat", "bot": "bot"}
+PROCESS_SERVICE = {"release": "migrate", "web": "api", "worker": "worker", "webhooks": "webhooks",
+                   "beat": "beat", "bot": "bot"}  # fmt: skip
 BOT_COMMAND = "python -m bot"  # the bot's Procfile line (issue 7), compared here until it is in Procfile
-APP_SERVICES = ("api", "worker", "beat", "bot")
+APP_SERVICES = ("api", "worker", "webhooks", "beat", "bot")
 ONE_SHOTS = ("migrate", "createbuckets")
 BACKING_SERVICES = ("postgres", "redis", "minio")
 # Settings whose default only works for the embedded single-host run (see socrate/config.py).

@@ -25,7 +25,8 @@ from cryptography.x509.oid import NameOID
 from socrate.errors import BadRequest
 from socrate.integrations import fetch as fetching
 from socrate.integrations.addresses import is_public_address
-from socrate.integrations.fetch import FetchRefused, check_url, fetch
+from socrate.integrations.fetch import check_url, fetch
+from socrate.integrations.guarded import Refused as FetchRefused
 
 pytestmark = pytest.mark.unit
 

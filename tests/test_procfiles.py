@@ -159,6 +159,20 @@ def check_worker(h: Harness) -> Running:
     return run
 
 
+def check_webhooks(h: Harness) -> Running:
+    """Answers a ping on the webhooks queue alone, from a thread pool, without the embedding model."""
+    run = h.launch("webhooks")
+    name = f"celery@{socket.gethostname()}"
+    control = h.celery_app.control  # type: ignore[attr-defined]
+    h.wait_for(run, f"a ping reply from {name}", lambda: bool(control.ping(destination=[name], timeout=1.0)))
+    inspector = control.inspect(destination=[name], timeout=5.0)
+    stats = inspector.stats()[name]
+    assert stats["pid"] in run.pids() and "thread" in stats["pool"]["implementation"], stats
+    assert {q["name"] for q in inspector.active_queues()[name]} == {"webhooks"}
+    assert psutil.Process(stats["pid"]).memory_info().rss < 400 * 1024 * 1024  # no model, no torch
+    return run
+
+
 def check_beat(h: Harness) -> Running:
     """Starts and sends every entry of celery_config's schedule (intervals shortened to 1 s)."""
     schedule = h.celery_app.conf.beat_schedule  # type: ignore[attr-defined]
@@ -184,6 +198,7 @@ HEALTH_CHECKS: dict[str, Callable[[Harness], Running]] = {
     "release": check_release,
     "web": check_web,
     "worker": check_worker,
+    "webhooks": check_webhooks,
     "beat": check_beat,
     "bot": check_bot,
 }

@@ -28,7 +28,10 @@ def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(fak
         children = psutil.Process(stack.process.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
         assert "redis-server" in names and ":6379" not in names
-        assert "gunicorn" in names and "worker" in names and "beat" in names and "-m bot" in names
+        assert (
+            "gunicorn" in names and "documents,maintenance" in names and "beat" in names and "-m bot" in names
+        )
+        assert "-Q webhooks -P threads" in names
         fake.send_text(7001, "/start")
         assert "Welcome to Socrate" in fake.wait(lambda: fake.chat(7001), timeout=120, what="the bot")[0].text
 
@@ -52,7 +55,7 @@ def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(fak
 
         # A process that dies (here the whole worker, kill -9) is restarted; the product carries on.
         launched = psutil.Process(stack.process.pid).children()
-        worker = next(c for c in launched if " worker " in " ".join(c.cmdline()))
+        worker = next(c for c in launched if "documents,maintenance" in c.cmdline())
         os.killpg(worker.pid, signal.SIGKILL)
         # Uploaded only once the new worker is up: a message pushed while the dead one's connection is
         # still closing can be lost with it (Redis hands it over before the kill lands; recovery finds
@@ -72,7 +75,7 @@ def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(fak
     assert f"Socrate is running at http://127.0.0.1:{stack.env['PORT']}" in log
     assert demo_key in log  # printed on first run
     assert "worker exited (code -9); restarting it in 1 s" in log
-    stops = [log.index(f"stopping {name}") for name in ("bot", "web", "beat", "worker")]
+    stops = [log.index(f"stopping {name}") for name in ("bot", "web", "beat", "webhooks", "worker")]
     assert stops == sorted(stops)  # the doors first, the worker last, Redis after it:
     assert "Connection to broker lost" not in log[stops[-1] :]
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]

@@ -124,12 +124,12 @@ class Selftest:
         return "ping answered"
 
     def worker(self) -> str:
-        from socrate.taskqueue import TaskQueue
+        from socrate.taskqueue import DOCUMENTS_QUEUE, TaskQueue
 
-        count = TaskQueue.for_settings(self.settings).ping_workers(timeout=self.worker_timeout)
-        if count < 1:
-            raise StepFailed(f"no worker answered a ping within {self.worker_timeout:g} s")
-        return f"{count} worker(s)"
+        counts = TaskQueue.for_settings(self.settings).workers_by_queue(timeout=self.worker_timeout)
+        if counts[DOCUMENTS_QUEUE] < 1:
+            raise StepFailed(f"no documents worker answered within {self.worker_timeout:g} s")
+        return f"{counts[DOCUMENTS_QUEUE]} worker(s)"
 
     def web(self) -> str:
         try:

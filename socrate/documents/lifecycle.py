@@ -10,7 +10,8 @@ transition writes to the row. Every module that changes a document's status goes
 The worker writes its transitions as conditional UPDATEs (leases.Run: only while its task owns a
 processing row); services write theirs on a locked ORM row through ``apply``, which refuses an
 illegal one. Both take their columns from the builders below, so a status never travels without
-its task state, message and timestamps.
+its task state, message and timestamps. ``status_view`` is how a status looks to clients (polling,
+the API, webhooks).
 """
 
 from __future__ import annotations
@@ -121,3 +122,16 @@ def failed(reason: str, now: datetime) -> dict[str, Any]:
 def cancelled(now: datetime) -> dict[str, Any]:
     return {"status": Status.CANCELLED, "task_state": "REVOKED", "message": "Cancelled", "completed_at": now,
             "updated_at": now}  # fmt: skip
+
+
+def status_view(doc: Any) -> dict[str, Any]:
+    """The lightweight body clients poll every 2 s."""
+    return {
+        "document_id": doc.id,
+        "status": doc.status,
+        "progress": doc.progress,
+        "task_state": doc.task_state,
+        "message": doc.error_message if doc.status == Status.FAILED else doc.message,
+        "total_chunks": doc.total_chunks,
+        "ready": doc.status == Status.READY,
+    }

@@ -22,6 +22,7 @@ from socrate.db.models import DOCUMENT_SOURCES, Document, Tenant, iso, utcnow
 from socrate.documents import lifecycle, quotas
 from socrate.documents.lifecycle import ACTIVE, Status, Transition
 from socrate.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthorized
+from socrate.integrations import webhooks
 from socrate.ops import metrics
 from socrate.processing import filetypes
 from socrate.search import store
@@ -189,7 +190,7 @@ STATUS_COLUMNS = (
 
 def status(conn: Connection, tenant_id: str, document_id: str) -> dict[str, Any]:
     """The polling body from one indexed read of just the columns it needs (no ORM session)."""
-    return status_view(get_owned_columns(conn, Document, document_id, tenant_id, STATUS_COLUMNS))
+    return lifecycle.status_view(get_owned_columns(conn, Document, document_id, tenant_id, STATUS_COLUMNS))
 
 
 def status_for_key(conn: Connection, presented_key: str, document_id: str) -> dict[str, Any]:
@@ -202,7 +203,7 @@ def status_for_key(conn: Connection, presented_key: str, document_id: str) -> di
     apikeys.touch(conn, prefix, row.last_used_at)
     if row.id is None:
         raise NotFound("document not found")
-    return status_view(row)
+    return lifecycle.status_view(row)
 
 
 def list_documents(
@@ -221,14 +222,22 @@ def list_documents(
 
 
 def delete(
-    session: Session, tenant_id: str, document_id: str, *, storage: Storage, queue: DocumentQueue
+    session: Session,
+    tenant_id: str,
+    document_id: str,
+    *,
+    storage: Storage,
+    queue: DocumentQueue,
+    settings: Settings,
 ) -> str:
-    """Remove the row and every stored file, revoking a task that is still queued or running; the
-    document's id as stored (however the caller spelled it)."""
+    """Remove the row and every stored file, revoking a task that is still queued or running, and
+    announce it (``document.deleted``); the document's id as stored (however the caller spelled it)."""
     doc = get_owned(session, Document, document_id, tenant_id)
     if doc.status in ACTIVE and doc.task_id:
         queue.revoke(doc.task_id, terminate=doc.status == Status.PROCESSING)
+    deliveries = webhooks.record_document(session, doc, webhooks.DELETED, settings=settings)
     remove(session, doc, storage)
+    queue.deliver_webhooks(tenant_id, deliveries)
     log.info("document deleted", extra=logs.fields(tenant_id=tenant_id, document_id=doc.id))
     return doc.id
 
@@ -313,23 +322,10 @@ def memory_archive(
     return f"{PurePosixPath(doc.filename).stem or 'document'}-memory.zip", archive
 
 
-def status_view(doc: Any) -> dict[str, Any]:
-    """The lightweight body clients poll every 2 s."""
-    return {
-        "document_id": doc.id,
-        "status": doc.status,
-        "progress": doc.progress,
-        "task_state": doc.task_state,
-        "message": doc.error_message if doc.status == Status.FAILED else doc.message,
-        "total_chunks": doc.total_chunks,
-        "ready": doc.status == Status.READY,
-    }
-
-
 def details_view(doc: Document) -> dict[str, Any]:
     """Everything a tenant may know about its document."""
     return {
-        **status_view(doc),
+        **lifecycle.status_view(doc),
         "title": doc.title,
         "filename": doc.filename,
         "source": doc.source,

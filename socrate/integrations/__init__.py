@@ -1,1 +1,2 @@
-"""Talking to other people's servers: link fetching (SSRF-safe); webhooks later."""
+"""Talking to other people's servers: fetching links and delivering webhooks (SSRF-safe), idempotent
+requests, the OpenAPI contract."""

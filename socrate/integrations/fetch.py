@@ -1,38 +1,31 @@
 """Downloading a link a user gave us without letting it reach inside our network (SSRF).
 
-Only http and https, only public addresses, bounded in size and in total time, redirects included.
-The address check runs inside the connection (``_GuardedBackend.connect_tcp``) on the very addresses
-connected to, so a name that resolves to a public address when looked at and to a private one when
-connected to (DNS rebinding) cannot slip through. httpcore then starts TLS on that socket with the
-link's own host name, so SNI and the certificate check are those of the name, not of the address.
+Only http and https, only public addresses (checked at connect time by guarded.GuardedBackend, at
+every redirect too), bounded in size and in total time, redirects included.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
-import socket
-import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httpcore
 
 from socrate import logs, textfields
 from socrate.config import MB
-from socrate.errors import BadRequest, ProcessingError
+from socrate.errors import BadRequest
 from socrate.integrations.addresses import allowed, literal_address, private_address_message
+from socrate.integrations.guarded import GuardedBackend, connection_reason, remaining, resolve
+from socrate.integrations.guarded import Refused as FetchRefused
 
 log = logging.getLogger(__name__)
-
-Resolver = Callable[[str, int], list[str]]  # (host, port) -> addresses to connect to, never empty
 
 MAX_URL_LENGTH = 2048
 USER_AGENT = "Socrate/1 (+document fetcher)"
@@ -41,10 +34,6 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HOST_NAME = re.compile(r"[a-z0-9_.-]+")
 _EXTENDED_FILENAME = re.compile(r"filename\*\s*=\s*[^;]+", re.IGNORECASE)
 _URL_SAFE = "/%!$&'()*+,;=:@"  # kept as they are in a path; anything else is percent-encoded
-
-
-class FetchRefused(ProcessingError):
-    """The link cannot or may not be fetched; ``message`` says why in plain words."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +48,9 @@ class Fetched:
 
 
 @dataclass(frozen=True)
-class _Link:
-    """A checked URL, in the pieces httpcore wants (ASCII host without brackets, encoded target)."""
+class Link:
+    """A checked URL, in the pieces httpcore wants (ASCII host without brackets, encoded target); webhook
+    deliveries post to one too."""
 
     url: str
     scheme: str
@@ -93,11 +83,12 @@ def check_url(url: str, *, allow_loopback: bool = False) -> str:
     """Syntax check for the API before anything is queued: the URL stripped, or BadRequest saying why
     (the addresses a host name resolves to are only checked when fetching)."""
     url = url.strip()
-    _parse(url, allow_loopback=allow_loopback)
+    parse_url(url, allow_loopback=allow_loopback)
     return url
 
 
-def _parse(url: str, *, allow_loopback: bool) -> _Link:
+def parse_url(url: str, *, allow_loopback: bool) -> Link:
+    """The URL in pieces, or BadRequest saying what is wrong with it (see ``check_url``)."""
     if len(url) > MAX_URL_LENGTH:
         raise BadRequest(f"The link is longer than {MAX_URL_LENGTH} characters")
     textfields.refuse_controls(url, "The link")
@@ -118,7 +109,7 @@ def _parse(url: str, *, allow_loopback: bool) -> _Link:
     target = quote(parts.path or "/", safe=_URL_SAFE)
     if parts.query:
         target += "?" + quote(parts.query, safe=_URL_SAFE + "?")
-    return _Link(
+    return Link(
         url=url,
         scheme=parts.scheme,
         host=str(literal) if literal is not None else _ascii_host(parts.hostname),
@@ -138,96 +129,6 @@ def _ascii_host(host: str) -> str:
     return ascii_host
 
 
-# --- connecting ------------------------------------------------------------------------------------
-
-
-def resolve(host: str, port: int) -> list[str]:
-    """Every address host has for TCP, in the system resolver's order of preference."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise FetchRefused(f"The link's host could not be found ({host})") from exc
-    if not infos:
-        raise FetchRefused(f"The link's host could not be found ({host})")
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def _left(deadline: float, timeout: float | None, error: type[Exception]) -> float:
-    """What remains of the deadline, capped by timeout; error once nothing does."""
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise error("the fetch's time is up")
-    return left if timeout is None else min(timeout, left)
-
-
-class _GuardedBackend(httpcore.SyncBackend):
-    """Connects only to vetted addresses, and never past the fetch's deadline."""
-
-    def __init__(self, deadline: float, *, allow_loopback: bool, resolver: Resolver) -> None:
-        self._deadline = deadline
-        self._allow_loopback = allow_loopback
-        self._resolver = resolver
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        addresses = self._resolver(host, port)
-        refused = [a for a in addresses if not allowed(ipaddress.ip_address(a), self._allow_loopback)]
-        if refused:  # any bad address refuses the host: which one the OS would pick is not ours to bet on
-            raise FetchRefused(private_address_message(refused[0]))
-        *others, last = addresses
-        for address in others:
-            try:
-                return self._connect(address, port, timeout, local_address, socket_options)
-            except httpcore.ConnectError:  # e.g. an IPv6 address on a host without IPv6: try the next
-                continue
-        return self._connect(last, port, timeout, local_address, socket_options)
-
-    def _connect(
-        self,
-        address: str,
-        port: int,
-        timeout: float | None,
-        local_address: str | None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None,
-    ) -> httpcore.NetworkStream:
-        timeout = _left(self._deadline, timeout, httpcore.ConnectTimeout)
-        stream = super().connect_tcp(address, port, timeout, local_address, socket_options)
-        return _DeadlineStream(stream, self._deadline)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """httpcore fixes a body's read timeout once per response: this caps every read by the deadline,
-    so a server dripping a byte a second is cut off when the fetch's time is up."""
-
-    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
-        self._stream = stream
-        self._deadline = deadline
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _left(self._deadline, timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _left(self._deadline, timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        timeout = _left(self._deadline, timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout), self._deadline)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
 # --- fetching --------------------------------------------------------------------------------------
 
 
@@ -243,7 +144,7 @@ def fetch(
     """Stream the body of url (following redirects) into dest; FetchRefused, and no dest, otherwise."""
     deadline = time.monotonic() + timeout_seconds
     limits = _Limits(max_bytes, max_redirects, timeout_seconds, deadline, allow_loopback)
-    backend = _GuardedBackend(deadline, allow_loopback=allow_loopback, resolver=resolve)
+    backend = GuardedBackend(deadline, allow_loopback=allow_loopback, resolver=resolve)
     try:
         with httpcore.ConnectionPool(network_backend=backend) as pool, _plain_errors(limits):
             fetched = _download(pool, _first_hop(url, limits), dest, limits)
@@ -261,14 +162,14 @@ def fetch(
     return fetched
 
 
-def _first_hop(url: str, limits: _Limits) -> _Link:
+def _first_hop(url: str, limits: _Limits) -> Link:
     try:
-        return _parse(url.strip(), allow_loopback=limits.allow_loopback)
+        return parse_url(url.strip(), allow_loopback=limits.allow_loopback)
     except BadRequest as exc:
         raise FetchRefused(exc.message) from None
 
 
-def _download(pool: httpcore.ConnectionPool, link: _Link, dest: Path, limits: _Limits) -> Fetched:
+def _download(pool: httpcore.ConnectionPool, link: Link, dest: Path, limits: _Limits) -> Fetched:
     redirects = 0
     while True:
         headers = [
@@ -277,7 +178,7 @@ def _download(pool: httpcore.ConnectionPool, link: _Link, dest: Path, limits: _L
             ("Accept", "*/*"),
             ("Accept-Encoding", "identity"),  # we store the bytes as sent: no gzip we would have to undo
         ]
-        timeout = _left(limits.deadline, None, httpcore.PoolTimeout)
+        timeout = remaining(limits.deadline, None, httpcore.PoolTimeout)
         extensions = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout)}
         with pool.stream("GET", link.request_url(), headers=headers, extensions=extensions) as response:
             location = _header(response.headers, b"location")
@@ -296,9 +197,9 @@ def _download(pool: httpcore.ConnectionPool, link: _Link, dest: Path, limits: _L
             return _described(link, response.headers, size)
 
 
-def _redirected(url: str, location: str, limits: _Limits) -> _Link:
+def _redirected(url: str, location: str, limits: _Limits) -> Link:
     try:
-        return _parse(urljoin(url, location), allow_loopback=limits.allow_loopback)
+        return parse_url(urljoin(url, location), allow_loopback=limits.allow_loopback)
     except ValueError:  # urljoin, on a host in brackets that never close
         raise FetchRefused("The link redirected to an address that is not valid") from None
     except BadRequest as exc:
@@ -318,7 +219,7 @@ def _save(chunks: Iterable[bytes], dest: Path, limits: _Limits) -> int:
     return size
 
 
-def _described(link: _Link, headers: list[tuple[bytes, bytes]], size: int) -> Fetched:
+def _described(link: Link, headers: list[tuple[bytes, bytes]], size: int) -> Fetched:
     content_type = _params("content-type", _header(headers, b"content-type") or "")
     disposition = _header(headers, b"content-disposition") or ""
     extended = _EXTENDED_FILENAME.search(disposition)
@@ -384,20 +285,11 @@ def _plain_errors(limits: _Limits) -> Iterator[None]:
     except httpcore.TimeoutException as exc:
         raise _too_slow(limits) from exc
     except httpcore.ConnectError as exc:
-        raise FetchRefused(f"The link could not be reached: {_reason(exc)}") from exc
+        raise FetchRefused(f"The link could not be reached: {connection_reason(exc)}") from exc
     except httpcore.NetworkError as exc:
-        raise FetchRefused(f"The connection to the link broke off: {_reason(exc)}") from exc
+        raise FetchRefused(f"The connection to the link broke off: {connection_reason(exc)}") from exc
     except httpcore.ProtocolError as exc:
         raise FetchRefused("The link's server did not answer in valid HTTP") from exc
-
-
-def _reason(exc: Exception) -> str:
-    cause = exc.args[0] if exc.args else None  # httpcore wraps the OSError (its pool drops __cause__)
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        return f"its certificate is not valid ({cause.verify_message})"
-    if isinstance(cause, OSError) and isinstance(cause.strerror, str):
-        return cause.strerror.lower()
-    return str(exc) or type(exc).__name__
 
 
 def _for_log(url: str) -> str:

@@ -21,7 +21,7 @@ from socrate.ops.embedded_redis import EmbeddedRedis
 ROOT = Path(__file__).resolve().parents[2]  # the repository: socrate/ops/launcher.py
 STOP_GRACE_SECONDS = 20
 WORKER_STOP_GRACE_SECONDS = 30  # to finish its run; past it, the run is taken back at the next start
-STOP_ORDER = ("bot", "web", "beat", "worker")
+STOP_ORDER = ("bot", "web", "beat", "webhooks", "worker")
 RESTART_DELAYS = (1, 2, 5, 10, 30)  # seconds before restarting a child that died, by failures in a row
 STABLE_SECONDS = 60  # a child up this long starts again from the shortest delay
 
@@ -39,6 +39,8 @@ def process_commands(env: dict[str, str], data_dir: Path) -> dict[str, list[str]
         "web": [py, "-m", "gunicorn", "api_server:app", "--bind", bind, *gunicorn_options(env)],
         "worker": [py, "-m", "celery", "-A", "celery_config", "worker", "-Q", "documents,maintenance",
                    "--concurrency", env.get("WORKER_CONCURRENCY", "2"), "--loglevel", "info", "-E"],
+        "webhooks": [py, "-m", "celery", "-A", "celery_config", "worker", "-Q", "webhooks", "-P", "threads",
+                     "--concurrency", env.get("WEBHOOK_CONCURRENCY", "8"), "--loglevel", "info", "-E"],
         "beat": [py, "-m", "celery", "-A", "celery_config", "beat", "--loglevel", "info",
                  "--schedule", str(data_dir / "celerybeat-schedule")],
     }  # fmt: skip
@@ -128,8 +130,8 @@ def _make_private(data_dir: Path) -> None:
 
 def serve(settings: Settings) -> int:
     """Start everything, print the URL, restart a child that dies (after 1, 2, 5, 10, then 30 s), and on
-    Ctrl-C or SIGTERM stop them in order: bot, web, beat, the worker, then the embedded Redis (the CLI
-    stops the embedded PostgreSQL after this returns).
+    Ctrl-C or SIGTERM stop them in order: bot, web, beat, the webhooks worker, the worker, then the
+    embedded Redis (the CLI stops the embedded PostgreSQL after this returns).
 
     ``settings.database_url`` is set: the CLI started the embedded PostgreSQL when DATABASE_URL was not.
     """

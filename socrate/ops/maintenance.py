@@ -22,6 +22,7 @@ from socrate.db.models import Document, LinkCode, LoginSession, Tenant, utcnow
 from socrate.documents import lifecycle
 from socrate.documents import service as documents
 from socrate.documents.lifecycle import ACTIVE, Status, Transition
+from socrate.integrations import deliveries, webhooks
 from socrate.processing import leases
 from socrate.processing.pipeline import MAX_ATTEMPTS
 from socrate.taskqueue import TaskQueue
@@ -72,6 +73,7 @@ def sweep(ctx: Context, now: datetime | None = None, *, dry_run: bool = False) -
             "temp_removed": _remove_stale_temp(ctx, now.timestamp(), dry_run),
             "link_codes_removed": _remove_expired(ctx, LinkCode, now, dry_run),
             "login_sessions_removed": _remove_expired(ctx, LoginSession, now, dry_run),
+            "webhook_deliveries_removed": _remove_finished_deliveries(ctx, now, dry_run),
         }
 
 
@@ -160,6 +162,14 @@ def _remove_expired(
         return expired
 
 
+def _remove_finished_deliveries(ctx: Context, now: datetime, dry_run: bool) -> list[str]:
+    """Webhook deliveries that ended FAILED_RETENTION_DAYS ago (each endpoint's log keeps its own rows)."""
+    with session_scope(ctx.sessions) as session:
+        return deliveries.remove_finished(
+            session, now - timedelta(days=ctx.settings.failed_retention_days), dry_run
+        )
+
+
 def recover_stuck(ctx: Context, queue: TaskQueue, now: datetime | None = None) -> dict[str, int]:
     """Re-dispatch documents no worker is running (bounded), else fail them: a processing run whose
     lease ran out (its worker died) or a queued one whose message nobody holds (a lost broker)."""
@@ -210,7 +220,9 @@ def _requeue_or_fail(
     overdue = _overdue(ctx, doc, now)
     if doc.attempts >= MAX_ATTEMPTS or overdue:
         _fail(doc, now, overdue)
+        deliveries = webhooks.record_document(session, doc, webhooks.FAILED, settings=ctx.settings)
         session.commit()
+        queue.deliver_webhooks(doc.tenant_id, deliveries)
         return "failed"
     return "requeued" if documents.requeue(session, doc, queue, f"Re-queued: {why}") else "unsent"
 

@@ -32,13 +32,14 @@ from socrate.documents import lifecycle, quotas
 from socrate.documents.lifecycle import Status, Transition
 from socrate.encoding import Encoder, embedding, factory
 from socrate.errors import NotFound, ProcessingError, QuotaExceeded, UnsupportedType
-from socrate.integrations import fetch
+from socrate.integrations import fetch, webhooks
 from socrate.ops import metrics
 from socrate.processing import filetypes, leases
 from socrate.processing.extract import extract_text
 from socrate.processing.filetypes import LINK
 from socrate.search import store
 from socrate.storage import Storage
+from socrate.taskqueue import WebhookQueue
 from socrate.tenancy import get_owned, select_owned
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,10 @@ class _Claim:
 class _Reporter:
     """Writes progress to the row in short transactions, only while this run owns it."""
 
-    def __init__(self, run: leases.Run, deadline: float | None) -> None:
-        self.run, self.deadline = run, deadline
+    def __init__(
+        self, run: leases.Run, deadline: float | None, settings: Settings, webhooks_queue: WebhookQueue | None
+    ) -> None:
+        self.run, self.deadline, self.settings, self.webhooks_queue = run, deadline, settings, webhooks_queue
         self.progress = 0
 
     def __call__(self, progress: int, message: str, **details: object) -> None:
@@ -111,11 +114,23 @@ class _Reporter:
         self._write(also, **values)
 
     def finish(self, fields: dict[str, Any], also: Callable[[Session], None] | None = None) -> None:
-        """The run's last transition (lifecycle.ready or lifecycle.failed), with ``also`` in the same
-        transaction; failing is always allowed, succeeding only before the deadline."""
+        """The run's last transition (lifecycle.ready or lifecycle.failed), with ``also`` and the
+        webhook event in the same transaction, whose deliveries are sent once it commits; failing is
+        always allowed, succeeding only before the deadline."""
         if fields["status"] != Status.FAILED:
             self._before_deadline()
-        self._write(also, **fields)
+        event = webhooks.FAILED if fields["status"] == Status.FAILED else webhooks.READY
+        deliveries: list[str] = []
+
+        def and_announce(session: Session) -> None:
+            if also is not None:
+                also(session)
+            doc = get_owned(session, Document, self.run.document_id, self.run.tenant_id)
+            deliveries.extend(webhooks.record_document(session, doc, event, settings=self.settings))
+
+        self._write(and_announce, **fields)
+        if deliveries and self.webhooks_queue is not None:
+            self.webhooks_queue.deliver_webhooks(self.run.tenant_id, deliveries)
 
     def _before_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -177,12 +192,14 @@ def process(
     previous_error: str | None = None,
     deadline: float | None = None,
     worker: str | None = None,
+    webhooks_queue: WebhookQueue | None = None,
 ) -> str:
     """Run one document to a final status; raises Busy or Transient for the task to re-queue.
 
     ``previous_error`` is why an earlier attempt of this task gave up (kept as ``last_error``);
     ``deadline`` (``time.monotonic()`` value) fails the run as timed out at its next progress write;
-    ``worker`` is the Celery node name that holds the run's lease.
+    ``worker`` is the Celery node name that holds the run's lease; ``webhooks_queue`` sends the
+    webhook deliveries that the final status recorded (without one, the sweep sends them later).
     """
     claim = _claim(factory, tenant_id, document_id, task_id, previous_error, worker)
     if isinstance(claim, str):
@@ -191,7 +208,7 @@ def process(
         return claim
     started = time.monotonic()
     run = leases.Run(factory, tenant_id, document_id, task_id)
-    report = _Reporter(run, deadline)
+    report = _Reporter(run, deadline, settings, webhooks_queue)
     report.progress = 10
     prefix = storage.document_prefix(tenant_id, document_id)
     lease = leases.Heartbeat(run, settings.lease_seconds)

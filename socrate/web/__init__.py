@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
         polling,
         search,
         telegram,
+        webhooks,
     )
 
     settings = settings or Settings.from_env()
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     app.extensions["socrate"] = context.build(settings)
     app.extensions["socrate.taskqueue"] = queue
     app.extensions["socrate.ratelimit"] = RateLimiter(settings.redis_url) if settings.redis_url else None
-    blueprints = (api, ask, keys, search, telegram, health, metrics, auth, dashboard, account)
+    blueprints = (api, ask, keys, search, telegram, webhooks, health, metrics, auth, dashboard, account)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     errors.register(app)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
-from socrate.documents import links
+from socrate.documents import lifecycle, links
 from socrate.documents import service as documents
 from socrate.errors import BadRequest
 from socrate.web import forms, polling
@@ -136,7 +136,10 @@ def list_documents() -> Response:
 @bp.delete("/documents/<document_id>")
 @require_tenant
 def delete(document_id: str) -> Response:
-    deleted = documents.delete(session(), g.tenant_id, document_id, storage=ctx().storage, queue=queue())
+    c = ctx()
+    deleted = documents.delete(
+        session(), g.tenant_id, document_id, storage=c.storage, queue=queue(), settings=c.settings
+    )
     return jsonify(success=True, document_id=deleted, message="Document deleted")
 
 
@@ -144,11 +147,11 @@ def delete(document_id: str) -> Response:
 @require_tenant
 def cancel(document_id: str) -> Response:
     doc = documents.cancel(session(), g.tenant_id, document_id, queue=queue())
-    return jsonify(documents.status_view(doc))
+    return jsonify(lifecycle.status_view(doc))
 
 
 @bp.post("/documents/<document_id>/retry")
 @require_tenant
 def retry(document_id: str) -> tuple[Response, int]:
     doc = documents.retry(session(), g.tenant_id, document_id, queue=queue())
-    return jsonify(documents.status_view(doc)), 202
+    return jsonify(lifecycle.status_view(doc)), 202
