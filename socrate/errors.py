@@ -29,6 +29,10 @@ class Conflict(SocrateError):
     """The object already exists (an account with this email) or its state forbids the action."""
 
 
+class Unprocessable(SocrateError):
+    """Well-formed, but it contradicts an earlier request (an Idempotency-Key reused for other content)."""
+
+
 class TooLarge(SocrateError):
     """The file exceeds the per-file limit."""
 

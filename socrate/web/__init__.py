@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from socrate import context, logs
 from socrate.config import Settings
+from socrate.integrations.idempotency import IdempotencyKeys
 from socrate.ratelimit import RateLimiter
 from socrate.taskqueue import TaskQueue
 
@@ -86,6 +87,9 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     app.extensions["socrate"] = context.build(settings)
     app.extensions["socrate.taskqueue"] = queue
     app.extensions["socrate.ratelimit"] = RateLimiter(settings.redis_url) if settings.redis_url else None
+    app.extensions["socrate.idempotency"] = (
+        IdempotencyKeys(settings.redis_url, settings.idempotency_hours) if settings.redis_url else None
+    )
     blueprints = (api, ask, keys, search, telegram, webhooks, health, metrics, auth, dashboard, account)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)

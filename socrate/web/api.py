@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
@@ -9,7 +10,8 @@ from flask import Blueprint, Response, g, jsonify, request, send_file
 from socrate.documents import lifecycle, links
 from socrate.documents import service as documents
 from socrate.errors import BadRequest
-from socrate.web import forms, polling
+from socrate.integrations.idempotency import Answer
+from socrate.web import forms, idempotent, polling
 from socrate.web.deps import (
     bearer_token,
     connection,
@@ -35,20 +37,19 @@ def upload() -> tuple[Response, int]:
     file = request.files.get("file")
     if file is None:
         raise BadRequest("No file was uploaded (multipart field 'file')")
-    c = ctx()
-    created = documents.create(
-        session(),
-        g.tenant_id,
-        documents.Upload(
-            filename=forms.client_filename(file), stream=file.stream, title=request.form.get("title")
-        ),
-        source=g.via,
-        storage=c.storage,
-        queue=queue(),
-        settings=c.settings,
-        allow_duplicate=allow_duplicate,
+    filename, title, c = forms.client_filename(file), request.form.get("title"), ctx()
+
+    def produce() -> Answer:
+        upload = documents.Upload(filename=filename, stream=file.stream, title=title)
+        created = documents.create(
+            session(), g.tenant_id, upload, source=g.via, storage=c.storage, queue=queue(),
+            settings=c.settings, allow_duplicate=allow_duplicate,
+        )  # fmt: skip
+        return Answer(_created_body(created), 200 if created.duplicate else 202)
+
+    return idempotent.answer(
+        produce, lambda: (forms.digest(file.stream), filename, title or "", str(allow_duplicate))
     )
-    return jsonify(_created_body(created)), 200 if created.duplicate else 202
 
 
 @bp.post("/documents/url")
@@ -60,11 +61,15 @@ def add_link() -> tuple[Response, int]:
     if not isinstance(body, dict) or not isinstance(body.get("title") or "", str):
         raise BadRequest(LINK_JSON)
     c = ctx()
-    created = links.create_from_link(
-        session(), g.tenant_id, body.get("url"), title=body.get("title"), source=g.via, storage=c.storage,
-        queue=queue(), settings=c.settings,
-    )  # fmt: skip
-    return jsonify(_created_body(created)), 202
+
+    def produce() -> Answer:
+        created = links.create_from_link(
+            session(), g.tenant_id, body.get("url"), title=body.get("title"), source=g.via, storage=c.storage,
+            queue=queue(), settings=c.settings,
+        )  # fmt: skip
+        return Answer(_created_body(created), 202)
+
+    return idempotent.answer(produce, lambda: (json.dumps(body, sort_keys=True),))
 
 
 def _created_body(created: documents.Created) -> dict[str, Any]:

@@ -22,6 +22,7 @@ STATUS = {
     errors.TooLarge: 413,
     errors.QuotaExceeded: 413,
     errors.UnsupportedType: 415,
+    errors.Unprocessable: 422,
     errors.ServiceUnavailable: 503,
     errors.RateLimited: 429,
 }

@@ -7,6 +7,7 @@ like "no file was uploaded". Here each gets its own message.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import IO
 
@@ -71,6 +72,15 @@ def client_filename(file: FileStorage) -> str:
     if raw and _RAW_BACKSLASH.search(raw.group(1)):
         return raw.group(1).rsplit("\\", 1)[-1]
     return file.filename or ""
+
+
+def digest(stream: IO[bytes]) -> bytes:
+    """The SHA-256 of an uploaded file (werkzeug has spooled it), left at its start for the reader after."""
+    sha = hashlib.sha256()
+    while chunk := stream.read(1024 * 1024):
+        sha.update(chunk)
+    stream.seek(0)
+    return sha.digest()
 
 
 def flag(values: MultiDict[str, str], name: str) -> bool:
