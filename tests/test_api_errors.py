@@ -347,3 +347,12 @@ def test_file_names_keep_only_their_last_component(client, tenant, sent, shown) 
     assert response.status_code == 202, response.get_json()
     doc_id = response.get_json()["document_id"]
     assert client.get(f"/api/documents/{doc_id}", headers=tenant.headers).get_json()["filename"] == shown
+
+
+def test_two_files_or_two_titles_in_one_upload_are_refused_not_dropped(client, tenant) -> None:
+    two_files = {"file": [(io.BytesIO(b"first notes"), "a.txt"), (io.BytesIO(b"second notes"), "b.txt")]}
+    response = client.post("/api/documents/upload", data=two_files, headers=tenant.headers)
+    assert response.status_code == 400 and "One file per upload (2 were sent)" in response.get_json()["error"]
+    two_titles = {"file": (io.BytesIO(b"notes"), "a.txt"), "title": ["One", "Two"]}
+    response = client.post("/api/documents/upload", data=two_titles, headers=tenant.headers)
+    assert response.status_code == 400 and "'title' was sent 2 times" in response.get_json()["error"]

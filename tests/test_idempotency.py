@@ -36,7 +36,10 @@ def test_a_retried_upload_gets_the_first_answer_and_stores_nothing(client, ctx, 
     assert again.status_code == 202 and again.get_json() == first.get_json()
     assert again.headers["Idempotent-Replayed"] == "true"
     assert documents_of(ctx, tenant) == 1
-    assert sorted(p.name for p in (settings.storage_dir / "tenants" / tenant.id).rglob("*") if p.is_file()) == stored
+    assert (
+        sorted(p.name for p in (settings.storage_dir / "tenants" / tenant.id).rglob("*") if p.is_file())
+        == stored
+    )
 
 
 def test_the_same_key_with_another_file_is_refused(client, ctx, tenant) -> None:

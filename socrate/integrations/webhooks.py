@@ -34,6 +34,7 @@ TEST = "webhook.test"  # sent on request, once, whatever the endpoint subscribes
 LOG_SIZE = 100  # attempts kept per endpoint
 PREVIOUS_SECRET_HOURS = 24  # after a rotation the old secret signs too, so receivers can switch over
 SECRET_BYTES = 24
+MAX_DESCRIPTION = 200
 
 
 def new_secret() -> str:
@@ -62,7 +63,9 @@ def _events(value: object) -> list[str]:
 def _description(value: object) -> str:
     if not isinstance(value, str):
         raise BadRequest('"description" must be a string')
-    return textfields.shown(textfields.refuse_controls(value, "Description"))[:200]
+    if len(value) > MAX_DESCRIPTION:
+        raise BadRequest(f'"description" is at most {MAX_DESCRIPTION} characters')
+    return textfields.shown(textfields.refuse_controls(value, "Description"))
 
 
 def create(

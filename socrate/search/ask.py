@@ -81,6 +81,8 @@ def validate(question: object, k: object) -> tuple[str, int]:
         raise BadRequest("The question contains a NUL character")
     if k is None:
         k = DEFAULT_K
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)  # JSON does not tell 5 from 5.0
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise BadRequest(f"k must be an integer between 1 and {MAX_K}")
     return question, k

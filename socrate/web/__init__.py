@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import Flask, Request, Response, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import BaseConverter
 
 from socrate import context, logs
 from socrate.config import Settings
@@ -25,6 +26,13 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 REQUEST_ID_HEADER = "X-Request-ID"
+
+
+class DocumentIdConverter(BaseConverter):
+    """A document id in a path, never one of the fixed words beside it: GET /api/documents/upload is then
+    a 405 whose Allow header says POST, not a request for a document named "upload"."""
+
+    regex = r"(?!(?:upload|url)$)[^/]+"
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -58,6 +66,7 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
         csrf,
         dashboard,
         deps,
+        docs,
         errors,
         forms,
         health,
@@ -90,7 +99,8 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     app.extensions["socrate.idempotency"] = (
         IdempotencyKeys(settings.redis_url, settings.idempotency_hours) if settings.redis_url else None
     )
-    blueprints = (api, ask, keys, search, telegram, webhooks, health, metrics, auth, dashboard, account)
+    app.url_map.converters["document_id"] = DocumentIdConverter
+    blueprints = (api, ask, keys, search, telegram, webhooks, docs, health, metrics, auth, dashboard, account)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     errors.register(app)
@@ -108,7 +118,8 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     @app.after_request
     def _page_headers(response: Response) -> Response:
         if response.mimetype == "text/html":
-            response.headers.update(PAGE_HEADERS)
+            for name, value in PAGE_HEADERS.items():
+                response.headers.setdefault(name, value)  # a page may set a policy of its own (web/docs.py)
         request_id = logs.current().get("request_id")
         if request_id:
             response.headers[REQUEST_ID_HEADER] = request_id

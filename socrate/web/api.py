@@ -34,10 +34,8 @@ def upload() -> tuple[Response, int]:
     limit(f"tenant:{g.tenant_id}", per_minute=ctx().settings.upload_limit_per_minute, scope="upload")
     release_connection()
     allow_duplicate = forms.flag(request.args, "allow_duplicate")
-    file = request.files.get("file")
-    if file is None:
-        raise BadRequest("No file was uploaded (multipart field 'file')")
-    filename, title, c = forms.client_filename(file), request.form.get("title"), ctx()
+    file, title = forms.single_file(request.files), forms.single(request.form, "title")
+    filename, c = forms.client_filename(file), ctx()
 
     def produce() -> Answer:
         upload = documents.Upload(filename=filename, stream=file.stream, title=title)
@@ -58,7 +56,7 @@ def add_link() -> tuple[Response, int]:
     """A document from a link: queued at once, downloaded and read by the worker."""
     limit(f"tenant:{g.tenant_id}", per_minute=ctx().settings.upload_limit_per_minute, scope="upload")
     body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("title") or "", str):
+    if not isinstance(body, dict) or not isinstance(body.get("title", ""), str | None):
         raise BadRequest(LINK_JSON)
     c = ctx()
 
@@ -78,7 +76,7 @@ def _created_body(created: documents.Created) -> dict[str, Any]:
             "message": created.message}  # fmt: skip
 
 
-@bp.get("/documents/<document_id>/status")
+@bp.get("/documents/<document_id:document_id>/status")
 def status(document_id: str) -> Response:
     """Polls with an API key are answered by web/polling.py first; this view gives every other answer
     (the key is authenticated in the same query as the read)."""
@@ -108,13 +106,13 @@ def _etagged(body: dict[str, Any]) -> Response:
     return response
 
 
-@bp.get("/documents/<document_id>")
+@bp.get("/documents/<document_id:document_id>")
 @require_tenant
 def details(document_id: str) -> Response:
     return jsonify(documents.details_view(documents.get(session(), g.tenant_id, document_id)))
 
 
-@bp.get("/documents/<document_id>/memory")
+@bp.get("/documents/<document_id:document_id>/memory")
 @require_tenant
 def memory(document_id: str) -> Response:
     """The document's portable memory (memvid index + metadata + search windows) as one zip."""
@@ -138,7 +136,7 @@ def list_documents() -> Response:
     )
 
 
-@bp.delete("/documents/<document_id>")
+@bp.delete("/documents/<document_id:document_id>")
 @require_tenant
 def delete(document_id: str) -> Response:
     c = ctx()
@@ -148,14 +146,14 @@ def delete(document_id: str) -> Response:
     return jsonify(success=True, document_id=deleted, message="Document deleted")
 
 
-@bp.post("/documents/<document_id>/cancel")
+@bp.post("/documents/<document_id:document_id>/cancel")
 @require_tenant
 def cancel(document_id: str) -> Response:
     doc = documents.cancel(session(), g.tenant_id, document_id, queue=queue())
     return jsonify(lifecycle.status_view(doc))
 
 
-@bp.post("/documents/<document_id>/retry")
+@bp.post("/documents/<document_id:document_id>/retry")
 @require_tenant
 def retry(document_id: str) -> tuple[Response, int]:
     doc = documents.retry(session(), g.tenant_id, document_id, queue=queue())

@@ -64,7 +64,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
         messages = {413: "File is larger than the upload limit", 404: "Not found", 405: "Method not allowed"}
-        return _answer(messages.get(exc.code or 500, exc.description or "Error"), exc.code or 500)
+        body, code = _answer(messages.get(exc.code or 500, exc.description or "Error"), exc.code or 500)
+        kept = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+        return body, code, kept  # a 405's Allow header, say
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]

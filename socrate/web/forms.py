@@ -74,6 +74,24 @@ def client_filename(file: FileStorage) -> str:
     return file.filename or ""
 
 
+def single_file(files: MultiDict[str, FileStorage]) -> FileStorage:
+    """The upload's one file: none, or several (the rest would be silently dropped), is a BadRequest."""
+    sent = files.getlist("file")
+    if not sent:
+        raise BadRequest("No file was uploaded (multipart field 'file')")
+    if len(sent) > 1:
+        raise BadRequest(f"One file per upload ({len(sent)} were sent): send each in its own request")
+    return sent[0]
+
+
+def single(form: MultiDict[str, str], name: str) -> str | None:
+    """A text field sent at most once."""
+    values = form.getlist(name)
+    if len(values) > 1:
+        raise BadRequest(f"The form field {name!r} was sent {len(values)} times; send it once")
+    return values[0] if values else None
+
+
 def digest(stream: IO[bytes]) -> bytes:
     """The SHA-256 of an uploaded file (werkzeug has spooled it), left at its start for the reader after."""
     sha = hashlib.sha256()
