@@ -175,7 +175,7 @@ def test_unconfigured_runs_sign_sessions_with_a_random_key_kept_per_data_dir(tmp
 
 def test_pages_send_visitors_to_login_and_errors_are_pages_not_json(app) -> None:
     client = app.test_client()
-    for path in ("/", "/keys"):
+    for path in ("/", "/keys", "/webhooks", "/telegram"):
         assert client.get(path).headers["Location"] == "/login"
     missing = client.get("/no-such-page")
     assert missing.status_code == 404 and missing.mimetype == "text/html"

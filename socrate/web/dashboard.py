@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
 
+from socrate.integrations import webhooks
 from socrate.processing.filetypes import ALLOWED, KINDS
 from socrate.web.deps import ctx, current_login
 
@@ -42,6 +43,12 @@ def documents() -> str:
 @login_required
 def keys() -> str:
     return render_template("keys.html")
+
+
+@bp.get("/webhooks")
+@login_required
+def webhooks_page() -> str:
+    return render_template("webhooks.html", events=webhooks.EVENTS)
 
 
 @bp.get("/telegram")
