@@ -48,7 +48,12 @@ def make_celery(settings: Settings) -> Celery:
             "sweep-webhooks": {  # on the webhooks worker: a long document never delays a retry
                 "task": SWEEP_WEBHOOKS,
                 "schedule": settings.webhook_sweep_seconds,
-                "options": {"queue": WEBHOOKS_QUEUE, "expires": settings.webhook_sweep_seconds * 2},
+                # A sweep not taken within 30 s is dropped: the next one does its work (no pile-up while
+                # the webhooks worker is down, none lost to a busy moment either).
+                "options": {
+                    "queue": WEBHOOKS_QUEUE,
+                    "expires": max(30.0, settings.webhook_sweep_seconds * 2),
+                },
             },
         },
     )

@@ -170,7 +170,7 @@ def test_selftest_stops_at_the_worker_step_when_no_worker_answers(isolated_stack
     assert result.returncode == 1, result.stdout
     lines = result.stdout.splitlines()
     assert lines[0].startswith("✓ database reachable") and lines[1].startswith("✓ Redis reachable")
-    assert lines[2] == "✗ a worker answers: no worker answered a ping within 1 s"
+    assert lines[2] == "✗ a worker answers: no documents worker answered within 1 s"
     assert len([line for line in lines if line[:1] in "✓✗"]) == 3
 
 

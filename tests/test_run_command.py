@@ -31,7 +31,7 @@ def test_serve_runs_the_whole_product_on_embedded_defaults_and_stops_cleanly(fak
         assert (
             "gunicorn" in names and "documents,maintenance" in names and "beat" in names and "-m bot" in names
         )
-        assert "-Q webhooks -P threads" in names
+        assert "-n webhooks@%h -Q webhooks -P threads" in names
         fake.send_text(7001, "/start")
         assert "Welcome to Socrate" in fake.wait(lambda: fake.chat(7001), timeout=120, what="the bot")[0].text
 

@@ -61,10 +61,11 @@ def test_a_receiver_failing_three_times_gets_it_on_the_fourth_try_with_backoff(
     got = receiver.wait_for("/flaky", 4)
     assert len({r.id for r in got}) == 1 and all(r.verified for r in got)
     gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(got)]
-    # 1 s, 2 s, 4 s: the base doubled per failure, plus up to a sweep (Beat ticks in whole seconds).
+    # 1 s, 2 s, 4 s: the base doubled per failure, plus the wait for a sweep (Beat ticks in whole
+    # seconds; on a loaded machine a sweep can come a few seconds late).
     for n, gap in enumerate(gaps, start=1):
         wait = deliveries.backoff_seconds(n, _settings(client))
-        assert wait * 0.9 <= gap <= wait + 2.0, gaps
+        assert wait * 0.9 <= gap <= wait + 4.0, gaps
     assert gaps[2] > gaps[0], gaps
     receiver.wait(lambda: len(log_of(client, tenant, endpoint["id"])) == 4, what="four attempts in the log")
     log = log_of(client, tenant, endpoint["id"])  # newest first

@@ -39,8 +39,9 @@ def process_commands(env: dict[str, str], data_dir: Path) -> dict[str, list[str]
         "web": [py, "-m", "gunicorn", "api_server:app", "--bind", bind, *gunicorn_options(env)],
         "worker": [py, "-m", "celery", "-A", "celery_config", "worker", "-Q", "documents,maintenance",
                    "--concurrency", env.get("WORKER_CONCURRENCY", "2"), "--loglevel", "info", "-E"],
-        "webhooks": [py, "-m", "celery", "-A", "celery_config", "worker", "-Q", "webhooks", "-P", "threads",
-                     "--concurrency", env.get("WEBHOOK_CONCURRENCY", "8"), "--loglevel", "info", "-E"],
+        "webhooks": [py, "-m", "celery", "-A", "celery_config", "worker", "-n", "webhooks@%h",
+                     "-Q", "webhooks", "-P", "threads", "--concurrency", env.get("WEBHOOK_CONCURRENCY", "8"),
+                     "--loglevel", "info", "-E"],
         "beat": [py, "-m", "celery", "-A", "celery_config", "beat", "--loglevel", "info",
                  "--schedule", str(data_dir / "celerybeat-schedule")],
     }  # fmt: skip
