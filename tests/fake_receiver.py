@@ -10,10 +10,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from tests.fake_site import local_server
 
 
 @dataclass
@@ -113,16 +115,10 @@ def serve() -> Iterator[Receiver]:
         def log_message(self, *_: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        for behaviour in receiver.behaviours.values():
-            if behaviour.hang is not None:
-                behaviour.hang.set()
-        server.shutdown()
-        server.server_close()
+    with local_server(Handler) as receiver.port:
+        try:
+            yield receiver
+        finally:  # release held requests, or the server waits for them to end
+            for behaviour in receiver.behaviours.values():
+                if behaviour.hang is not None:
+                    behaviour.hang.set()

@@ -139,3 +139,22 @@ def test_a_slow_receiver_does_not_delay_another_endpoint(
     assert fast.at - started < 1.0
     assert len(receiver.at("/slow")) <= 4  # still working through its backlog
     receiver.wait_for("/slow", 8, timeout=60)
+
+
+def test_disabling_an_endpoint_ends_its_pending_retries(
+    client, tenant, webhooks_worker, sweeper, receiver
+) -> None:
+    endpoint = listen(client, tenant, receiver, "/paused", events=["document.deleted"])
+    receiver.behaviours["/paused"].status = 503
+    delete_a_document(client, tenant)
+    first = receiver.wait_for("/paused")[0]
+    receiver.wait(lambda: len(log_of(client, tenant, endpoint["id"])) == 1, what="the 503 in the log")
+    path = f"/api/webhooks/{endpoint['id']}"
+    client.patch(path, json={"enabled": False}, headers=tenant.headers)
+    receiver.behaviours["/paused"].status = 200
+    client.patch(path, json={"enabled": True}, headers=tenant.headers)
+    time.sleep(3)  # its retry was due a second after the first attempt
+    assert [r.id for r in receiver.at("/paused")] == [first.id]
+    delete_a_document(client, tenant)
+    later = receiver.wait_for("/paused", 2)[1]
+    assert later.id != first.id and later.verified

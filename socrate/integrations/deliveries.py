@@ -43,7 +43,8 @@ SWEEP_BATCH = 500
 MAX_ANSWER_BYTES = 64 * 1024  # read of a receiver's answer body, then the connection is dropped
 RETRYABLE_STATUS = frozenset({408, 429})
 
-PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
+State = webhooks.DeliveryState
+PENDING, SENDING, DELIVERED, FAILED = State.PENDING, State.SENDING, State.DELIVERED, State.FAILED
 Due = tuple[str, str]  # (tenant id, delivery id): what the queue is handed
 
 
@@ -228,7 +229,7 @@ def _finish(
         else:
             _end(delivery, FAILED, now, error=answer.error)
             if answer.retryable and delivery.event != webhooks.TEST:
-                _disable(session, endpoint, answer, settings, now)
+                _disable(session, endpoint, answer, settings)
         outcome = delivery.state
         due = _next_for_endpoint(session, endpoint, now, settings)
     level = logging.INFO if answer.ok else logging.WARNING
@@ -251,27 +252,12 @@ def _end(delivery: WebhookDelivery, state: str, now: datetime, *, error: str | N
         delivery.last_error = error
 
 
-def _disable(
-    session: Session, endpoint: WebhookEndpoint, answer: Answer, settings: Settings, now: datetime
-) -> None:
+def _disable(session: Session, endpoint: WebhookEndpoint, answer: Answer, settings: Settings) -> None:
     """The retry window ran out: stop sending to this endpoint until someone enables it again."""
     hours = settings.webhook_retry_window_seconds / 3600
     window = f"{hours:g} h" if hours >= 1 else f"{settings.webhook_retry_window_seconds:g} s"
     reason = f"Disabled after deliveries kept failing for {window} (last: {answer.error})"
-    webhooks.set_enabled(endpoint, False, reason)
-    endpoint.updated_at = now
-    others = (WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.state == PENDING,
-              WebhookDelivery.event != webhooks.TEST)  # fmt: skip
-    session.execute(
-        update(WebhookDelivery)
-        .where(*others)
-        .values(
-            state=FAILED,
-            finished_at=now,
-            dispatched_at=None,
-            last_error="Not sent: the endpoint was disabled",
-        )
-    )
+    webhooks.set_enabled(session, endpoint, False, reason)
     log.warning(
         "webhook endpoint disabled",
         extra=logs.fields(tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id, reason=reason),

@@ -13,9 +13,11 @@ import json
 import logging
 import secrets
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
 from socrate import logs, textfields
@@ -35,6 +37,13 @@ LOG_SIZE = 100  # attempts kept per endpoint
 PREVIOUS_SECRET_HOURS = 24  # after a rotation the old secret signs too, so receivers can switch over
 SECRET_BYTES = 24
 MAX_DESCRIPTION = 200
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    SENDING = "sending"  # an attempt holds it until claimed_until
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up: a final answer, the retry window over, or the endpoint disabled
 
 
 def new_secret() -> str:
@@ -122,16 +131,30 @@ def update(
         if not isinstance(changes["enabled"], bool):
             raise BadRequest('"enabled" must be true or false')
         if changes["enabled"] != endpoint.enabled:
-            set_enabled(endpoint, changes["enabled"], None if changes["enabled"] else "Disabled by a user")
+            set_enabled(
+                session, endpoint, changes["enabled"], None if changes["enabled"] else "Disabled by a user"
+            )
     endpoint.updated_at = utcnow()
     session.commit()
     return endpoint
 
 
-def set_enabled(endpoint: WebhookEndpoint, enabled: bool, reason: str | None) -> None:
-    endpoint.enabled = enabled
-    endpoint.disabled_reason = reason
-    endpoint.disabled_at = None if enabled else utcnow()
+def set_enabled(
+    session: Session, endpoint: WebhookEndpoint, enabled: bool, reason: str | None = None
+) -> None:
+    """Enable, or disable with the reason shown. Disabling ends the endpoint's pending deliveries unsent,
+    so an endpoint enabled again gets new events only (never a day-old backlog that fails at once)."""
+    now = utcnow()
+    endpoint.enabled, endpoint.disabled_reason = enabled, reason
+    endpoint.disabled_at = None if enabled else now
+    endpoint.updated_at = now
+    if not enabled:
+        pending = (WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.state == DeliveryState.PENDING,
+                   WebhookDelivery.event != TEST)  # fmt: skip
+        session.execute(update_rows(WebhookDelivery).where(*pending).values(
+            state=DeliveryState.FAILED, finished_at=now, dispatched_at=None,
+            last_error="Not sent: the endpoint was disabled",
+        ))  # fmt: skip
 
 
 def delete(session: Session, tenant_id: str, endpoint_id: str) -> str:
@@ -201,8 +224,8 @@ def _delivery(
     body = json.dumps({"type": event, "timestamp": iso(now), "data": data}, separators=(",", ":"))
     return WebhookDelivery(
         id=new_id(), tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id, event=event, body=body,
-        state="pending", attempts=0, retry_until=now + timedelta(seconds=retry_seconds), next_attempt_at=now,
-        dispatched_at=now, created_at=now,
+        state=DeliveryState.PENDING, attempts=0, retry_until=now + timedelta(seconds=retry_seconds),
+        next_attempt_at=now, dispatched_at=now, created_at=now,
     )  # fmt: skip
 
 
