@@ -22,7 +22,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 DONE_TIMEOUT_MS = 240_000
-GREEN, RED = "rgb(31, 138, 76)", "rgb(192, 57, 43)"
+GREEN, RED = "rgb(23, 112, 61)", "rgb(192, 57, 43)"
 STEP_TIMEOUT_MS = 30_000  # one page step; generous because the worker may be busy on the 2 cores
 expect.set_options(timeout=STEP_TIMEOUT_MS)
 
@@ -322,6 +322,9 @@ def test_telegram_page_issues_a_one_time_code_the_bot_accepts(page, app, tmp_pat
     sign_up(page)
     page.get_by_role("link", name="Telegram").click()
     expect(page.locator("#telegram-status")).to_contain_text("No Telegram account is linked yet")
+    expect(page.locator("#bot-name")).to_contain_text(
+        "names no Telegram bot (TELEGRAM_BOT_USERNAME is unset)"
+    )
     page.get_by_role("button", name="Create link code").click()
     expect(page.locator("#link-command")).to_have_text(re.compile(r"^/link [\w-]{16}$"))
     page.screenshot(path=tmp_path / "telegram.png", full_page=True)
@@ -330,6 +333,10 @@ def test_telegram_page_issues_a_one_time_code_the_bot_accepts(page, app, tmp_pat
         tenant_id = telegram_users.redeem_code(session, 424242, code)
     page.reload()
     expect(page.locator("#telegram-status")).to_contain_text("1 Telegram account is linked")
+    expect(page.locator("#telegram-accounts tbody tr")).to_contain_text("424242")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Unlink Telegram account 424242").click()
+    expect(page.locator("#telegram-status")).to_contain_text("No Telegram account is linked yet")
     assert tenant_id
 
 

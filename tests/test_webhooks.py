@@ -133,9 +133,10 @@ def test_ready_failed_and_deleted_are_delivered_signed(
     signed = by_type["document.ready"]
     assert signed.headers["content-type"] == "application/json"
     assert int(signed.headers["webhook-timestamp"]) <= int(signed.at) + 1
-    log = client.get(f"/api/webhooks/{endpoint['id']}/deliveries", headers=tenant.headers).get_json()[
-        "attempts"
-    ]
+    path = f"/api/webhooks/{endpoint['id']}/deliveries"
+    # The worker logs an attempt once the receiver has answered: a moment after the receiver saw it.
+    receiver.wait(lambda: len(client.get(path, headers=tenant.headers).get_json()["attempts"]) == 3)
+    log = client.get(path, headers=tenant.headers).get_json()["attempts"]
     assert {a["delivery_id"] for a in log} == {r.id for r in got}
     assert all(a["status_code"] == 200 and a["attempt"] == 1 and a["ok"] for a in log)
 

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from socrate.accounts import tenants
 from socrate.config import Settings
 from socrate.db.models import LinkCode, User, utcnow
 from socrate.errors import BadRequest, Conflict, NotFound
-from socrate.tenancy import select_owned
+from socrate.tenancy import get_owned, select_owned
 
 log = logging.getLogger(__name__)
 UNKNOWN_CODE = "That link code is not valid. Create a new one on the dashboard's Telegram page."
@@ -94,7 +94,17 @@ def redeem_code(session: Session, telegram_id: int, code: str) -> str:
     return row.tenant_id
 
 
-def linked_count(session: Session, tenant_id: str) -> int:
-    """How many Telegram accounts post into this tenant."""
-    stmt = select_owned(User, tenant_id).where(User.telegram_id.is_not(None))
-    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+def linked(session: Session, tenant_id: str) -> list[User]:
+    """The Telegram accounts that post into this tenant, first linked first."""
+    stmt = select_owned(User, tenant_id).where(User.telegram_id.is_not(None), User.email.is_(None))
+    return list(session.scalars(stmt.order_by(User.created_at, User.id)))
+
+
+def unlink(session: Session, tenant_id: str, user_id: str) -> None:
+    """Detach a Telegram account from the tenant: its next message starts a workspace of its own."""
+    user = get_owned(session, User, user_id, tenant_id)
+    if user.telegram_id is None or user.email is not None:
+        raise NotFound("user not found")
+    session.delete(user)
+    session.commit()
+    log.info("telegram user unlinked", extra=logs.fields(tenant_id=tenant_id, telegram_id=user.telegram_id))

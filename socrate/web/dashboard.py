@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from socrate.integrations import webhooks
 from socrate.processing.filetypes import ALLOWED, KINDS
@@ -37,6 +38,12 @@ def documents() -> str:
         accept=",".join(KINDS),
         allowed=ALLOWED,
     )
+
+
+@bp.get("/favicon.ico")
+def favicon() -> WerkzeugResponse:
+    """For clients that ask before reading the page's icon link."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/keys")

@@ -16,8 +16,24 @@ bp = Blueprint("telegram", __name__, url_prefix="/api/telegram")
 @bp.get("")
 @require_tenant
 def overview() -> Response:
-    linked = telegram_users.linked_count(session(), g.tenant_id)
-    return jsonify(bot_username=ctx().settings.telegram_bot_username or None, linked_accounts=linked)
+    """Whether a bot is configured (the web service knows its @name, or runs with its token), and who
+    is linked."""
+    settings = ctx().settings
+    username = settings.telegram_bot_username or None
+    accounts = [{"id": user.id, "telegram_id": user.telegram_id, "since": iso(user.created_at)}
+                for user in telegram_users.linked(session(), g.tenant_id)]  # fmt: skip
+    return jsonify(
+        bot_configured=bool(username or settings.telegram_bot_token), bot_username=username,
+        bot_link=f"https://t.me/{quote(username)}" if username else None, linked_accounts=len(accounts),
+        accounts=accounts,
+    )  # fmt: skip
+
+
+@bp.delete("/accounts/<user_id>")
+@require_user
+def unlink(user_id: str) -> Response:
+    telegram_users.unlink(session(), g.tenant_id, user_id)
+    return jsonify(success=True, id=user_id, message="Telegram account unlinked")
 
 
 @bp.post("/link-codes")

@@ -1,20 +1,58 @@
 "use strict";
-// Telegram page: how many chats post into this workspace, and one-time link codes for the bot.
+// Telegram page: which bot (if one is configured), the accounts linked to this workspace (with unlink),
+// and one-time link codes for the bot.
 
 const telegramStatus = document.getElementById("telegram-status");
 const linkBox = document.getElementById("link-code");
 const linkCommand = document.getElementById("link-command");
+const accountsTable = document.getElementById("telegram-accounts");
 
 async function loadOverview() {
   try {
     const data = await Api.call("GET", "/api/telegram");
-    const bot = data.bot_username ? `@${data.bot_username}` : "the Socrate bot";
-    const linked = data.linked_accounts;
-    telegramStatus.textContent = linked
-      ? `${linked} Telegram account${linked === 1 ? " is" : "s are"} linked to this workspace through ${bot}.`
-      : `No Telegram account is linked yet. Create a code and send it to ${bot}.`;
+    renderBot(data);
+    renderAccounts(data.accounts);
   } catch (error) {
     telegramStatus.textContent = `Could not load the Telegram status: ${error.message}`;
+  }
+}
+
+function renderBot(data) {
+  const bot = document.getElementById("bot-name");
+  if (data.bot_username) {
+    bot.replaceChildren("The bot is ", h("a", { href: data.bot_link, rel: "noopener" }, `@${data.bot_username}`), ".");
+  } else if (data.bot_configured) {
+    bot.textContent = "A bot runs on this server, but its @name is not set (TELEGRAM_BOT_USERNAME): ask its operator.";
+  } else {
+    bot.textContent = "This server names no Telegram bot (TELEGRAM_BOT_USERNAME is unset). If its operator runs "
+      + "one, send it the code below; otherwise Telegram is not available here.";
+  }
+}
+
+function renderAccounts(accounts) {
+  const rows = accounts.map((account) => {
+    const unlink = h("button", { type: "button", class: "danger", "aria-label": `Unlink Telegram account ${account.telegram_id}` }, "Unlink");
+    unlink.addEventListener("click", () => unlinkAccount(account));
+    return h("tr", {}, [
+      h("td", { "data-label": "Telegram account" }, String(account.telegram_id)),
+      h("td", { "data-label": "Since" }, Format.date(account.since)),
+      h("td", { "data-label": "Actions", class: "actions-cell" }, unlink),
+    ]);
+  });
+  accountsTable.tBodies[0].replaceChildren(...rows);
+  accountsTable.hidden = rows.length === 0;
+  telegramStatus.textContent = rows.length
+    ? `${rows.length} Telegram account${rows.length === 1 ? " is" : "s are"} linked to this workspace.`
+    : "No Telegram account is linked yet.";
+}
+
+async function unlinkAccount(account) {
+  if (!window.confirm(`Unlink Telegram account ${account.telegram_id}? Its next message starts a workspace of its own.`)) return;
+  try {
+    await Api.call("DELETE", `/api/telegram/accounts/${account.id}`);
+    loadOverview();
+  } catch (error) {
+    telegramStatus.textContent = `Could not unlink: ${error.message}`;
   }
 }
 
