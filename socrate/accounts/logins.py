@@ -1,7 +1,9 @@
 """Dashboard log-in sessions kept in the database: the cookie carries a random token, the row decides.
 
 A signed cookie alone cannot be taken back; with a row per log-in, log-out, "log out everywhere" and
-a password change end sessions at once, and a copied cookie stops working with them.
+a password change end sessions at once, and a copied cookie stops working with them. A session is in
+one workspace, and only while its person is a member of it: a removed member is logged out at their
+next request.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
-from socrate.db.models import LoginSession, User, utcnow
+from socrate.db.models import LoginSession, Membership, Role, Tenant, User, utcnow
 from socrate.errors import NotFound
 from socrate.tenancy import canonical_id
 
@@ -31,6 +33,8 @@ class Login:
     user_id: str
     tenant_id: str
     email: str
+    role: Role
+    workspace: str  # the workspace's name
 
 
 def _hash(token: str) -> str:
@@ -38,13 +42,20 @@ def _hash(token: str) -> str:
 
 
 def start(
-    session: Session, user: User, lifetime: timedelta, *, user_agent: str = "", address: str = ""
+    session: Session,
+    user: User,
+    tenant_id: str,
+    lifetime: timedelta,
+    *,
+    user_agent: str = "",
+    address: str = "",
 ) -> str:
-    """A new session for ``user``; returns the token for the cookie (only its hash is stored)."""
+    """A new session for ``user`` in workspace ``tenant_id``; returns the token for the cookie (only its
+    hash is stored)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session.add(LoginSession(
-        user_id=user.id, tenant_id=user.tenant_id, token_hash=_hash(token), user_agent=user_agent[:200],
+        user_id=user.id, tenant_id=tenant_id, token_hash=_hash(token), user_agent=user_agent[:200],
         address=address[:64], created_at=now, last_seen_at=now, expires_at=now + lifetime,
     ))  # fmt: skip
     session.commit()
@@ -56,8 +67,11 @@ def resolve(session: Session, token: str, now: datetime | None = None) -> Login 
     now = now or utcnow()
     row = session.execute(
         select(LoginSession.id, LoginSession.user_id, LoginSession.tenant_id, LoginSession.last_seen_at,
-               User.email)
+               User.email, Membership.role, Tenant.name)
         .join(User, User.id == LoginSession.user_id)
+        .join(Membership, (Membership.user_id == LoginSession.user_id)
+              & (Membership.tenant_id == LoginSession.tenant_id))
+        .join(Tenant, Tenant.id == LoginSession.tenant_id)
         .where(LoginSession.token_hash == _hash(token), LoginSession.expires_at > now)
     ).first()  # fmt: skip
     if row is None:
@@ -65,7 +79,7 @@ def resolve(session: Session, token: str, now: datetime | None = None) -> Login 
     if now - row.last_seen_at > SEEN_EVERY:
         session.execute(update(LoginSession).where(LoginSession.id == row.id).values(last_seen_at=now))
         session.commit()
-    return Login(row.id, row.user_id, row.tenant_id, row.email or "")
+    return Login(row.id, row.user_id, row.tenant_id, row.email or "", Role(row.role), row.name)
 
 
 def end(session: Session, token: str) -> None:

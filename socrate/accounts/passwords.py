@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from socrate import logs, textfields
 from socrate.accounts import logins, tenants
 from socrate.config import Settings
-from socrate.db.models import User
+from socrate.db.models import Membership, Role, User
 from socrate.errors import BadRequest, Conflict, Unauthorized
 from socrate.ratelimit import Limit, RateLimiter
 
@@ -118,8 +118,10 @@ def signup(session: Session, email: str, password: str, settings: Settings, gate
         raise Conflict("An account with this email already exists; log in instead")
     tenant = tenants.add(session, email, settings)
     user = User(tenant_id=tenant.id, email=email, password_hash=hash_password(password))
-    session.add(user)
     try:
+        session.add(user)
+        session.flush()
+        session.add(Membership(tenant_id=tenant.id, user_id=user.id, role=Role.OWNER))
         session.commit()
     except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
         session.rollback()

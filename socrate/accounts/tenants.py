@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from socrate import logs
 from socrate.accounts import apikeys
 from socrate.config import Settings
-from socrate.db.models import ApiKey, Document, Tenant, iso
+from socrate.db.models import ApiKey, Document, Membership, Tenant, User, iso
 from socrate.errors import BadRequest, NotFound
 from socrate.storage import Storage
 
@@ -93,6 +93,17 @@ def delete(session: Session, tenant_id: str, *, storage: Storage) -> None:
     A run still encoding one of its documents loses ownership at its next write and removes
     whatever it published, so nothing under ``tenants/<id>/`` outlives this call for long.
     """
+    # People whose log-in workspace this is but who belong to others keep their accounts (the rows
+    # that point at the tenant go with it: its chats, and people in no other workspace).
+    for user in session.scalars(select(User).where(User.tenant_id == tenant_id, User.email.is_not(None))):
+        other = session.scalar(
+            select(Membership.tenant_id).where(
+                Membership.user_id == user.id, Membership.tenant_id != tenant_id
+            )
+        )
+        if other is not None:
+            user.tenant_id = other
+    session.flush()
     result = cast("CursorResult[Any]", session.execute(sql_delete(Tenant).where(Tenant.id == tenant_id)))
     if not result.rowcount:
         session.rollback()

@@ -74,8 +74,10 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
         metrics,
         polling,
         search,
+        team,
         telegram,
         webhooks,
+        workspaces,
     )
 
     settings = settings or Settings.from_env()
@@ -100,11 +102,27 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
         IdempotencyKeys(settings.redis_url, settings.idempotency_hours) if settings.redis_url else None
     )
     app.url_map.converters["document_id"] = DocumentIdConverter
-    blueprints = (api, ask, keys, search, telegram, webhooks, docs, health, metrics, auth, dashboard, account)
+    blueprints = (
+        api,
+        ask,
+        keys,
+        search,
+        telegram,
+        webhooks,
+        workspaces,
+        docs,
+        health,
+        metrics,
+        auth,
+        dashboard,
+        account,
+        team,
+    )
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     errors.register(app)
     app.jinja_env.globals["csrf_token"] = csrf.token
+    app.context_processor(dashboard.top_bar)
     app.wsgi_app = polling.StatusPolls(app)  # type: ignore[method-assign]
     if settings.trusted_proxy_hops:  # the client address and scheme as the proxies in front saw them
         hops = settings.trusted_proxy_hops

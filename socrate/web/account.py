@@ -6,13 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 
-from socrate.accounts import logins, passwords
+from socrate.accounts import logins, passwords, workspaces
 from socrate.db.models import User
 from socrate.errors import SocrateError
 from socrate.web import csrf
 from socrate.web.auth import gate, log_in
 from socrate.web.dashboard import login_required
-from socrate.web.deps import current_login, session
+from socrate.web.deps import ctx, current_login, session
 from socrate.web.errors import headers_for, status_for
 
 bp = Blueprint("account", __name__)
@@ -70,6 +70,21 @@ def end_session(session_id: str) -> ResponseReturnValue:
         return redirect(url_for("auth.login"))
     flash("That session is logged out.")
     return redirect(url_for("account.page"))
+
+
+@bp.post("/account/delete")
+@login_required
+def delete_account() -> ResponseReturnValue:
+    """Erase this person (and the workspaces only they are in), after their password."""
+    csrf.check()
+    try:
+        workspaces.delete_account(session(), _you().user_id, request.form.get("password", ""),
+                                  storage=ctx().storage)  # fmt: skip
+    except SocrateError as exc:
+        return _page(exc)
+    cookie_session.clear()
+    flash("Your account was deleted, with every workspace only you were in.")
+    return redirect(url_for("auth.signup"))
 
 
 @bp.post("/logout/everywhere")

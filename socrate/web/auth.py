@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 
-from socrate.accounts import logins, passwords
+from socrate.accounts import logins, passwords, workspaces
 from socrate.db.models import User
 from socrate.errors import SocrateError
 from socrate.web import csrf
@@ -17,6 +18,7 @@ from socrate.web.deps import SESSION_TOKEN, ctx, current_login, session
 from socrate.web.errors import headers_for, status_for
 
 bp = Blueprint("auth", __name__)
+_INVITATION_PATH = re.compile(r"/invite/[A-Za-z0-9_-]{16,64}")
 
 PAGES = {
     "signup": {
@@ -31,8 +33,9 @@ PAGES = {
 
 def log_in(user: User) -> None:
     """A fresh session (and CSRF token) for this user: nothing from before log-in survives."""
+    settings = ctx().settings
     token = logins.start(
-        session(), user, timedelta(days=ctx().settings.session_days),
+        session(), user, workspaces.home(session(), user, settings), timedelta(days=settings.session_days),
         user_agent=request.user_agent.string, address=request.remote_addr or "",
     )  # fmt: skip
     cookie_session.clear()
@@ -40,21 +43,32 @@ def log_in(user: User) -> None:
     cookie_session[SESSION_TOKEN] = token
 
 
+def after_login(value: str | None) -> str:
+    """Where to go once logged in: back to an invitation link, else the documents (never elsewhere: an
+    open redirect would lend our name to phishing)."""
+    return value if value and _INVITATION_PATH.fullmatch(value) else url_for("dashboard.documents")
+
+
 def _account_form(page: str, action: Callable[[str, str], User]) -> ResponseReturnValue:
     """GET shows the form; POST checks CSRF, runs ``action`` and logs in, or re-renders the message."""
+    next_url = request.values.get("next")
     if current_login() is not None:
-        return redirect(url_for("dashboard.documents"))
+        return redirect(after_login(next_url))
+    shown = {
+        "page": page,
+        "next_url": next_url if next_url and _INVITATION_PATH.fullmatch(next_url) else None,
+    }
     if request.method == "GET":
-        return render_template("account.html", page=page, **PAGES[page])
+        return render_template("account.html", **shown, **PAGES[page])
     csrf.check()
     email = request.form.get("email", "")
     try:
         user = action(email, request.form.get("password", ""))
     except SocrateError as exc:
-        html = render_template("account.html", page=page, error=exc.message, email=email, **PAGES[page])
+        html = render_template("account.html", error=exc.message, email=email, **shown, **PAGES[page])
         return html, status_for(exc), headers_for(exc)
     log_in(user)
-    return redirect(url_for("dashboard.documents"))
+    return redirect(after_login(next_url))
 
 
 def gate() -> passwords.Gate | None:

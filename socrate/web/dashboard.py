@@ -6,12 +6,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, g, redirect, render_template, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from socrate.accounts import workspaces
 from socrate.integrations import webhooks
 from socrate.processing.filetypes import ALLOWED, KINDS
-from socrate.web.deps import ctx, current_login
+from socrate.web.deps import ctx, current_login, session
 
 bp = Blueprint("dashboard", __name__)
 
@@ -26,6 +27,24 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def owner_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Pages for owners only (keys, webhooks): a member gets a page saying so, not a broken one."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        login = current_login()
+        workspaces.require_owner(login.role if login else None)
+        return view(*args, **kwargs)
+
+    return login_required(wrapper)
+
+
+def top_bar() -> dict[str, Any]:
+    """What every page's top bar shows: the workspaces to switch between (pages of logged-in people)."""
+    login = g.get("login")
+    return {"my_workspaces": workspaces.of_user(session(), login.user_id) if login else []}
 
 
 @bp.get("/")
@@ -47,13 +66,13 @@ def favicon() -> WerkzeugResponse:
 
 
 @bp.get("/keys")
-@login_required
+@owner_required
 def keys() -> str:
     return render_template("keys.html")
 
 
 @bp.get("/webhooks")
-@login_required
+@owner_required
 def webhooks_page() -> str:
     return render_template("webhooks.html", events=webhooks.EVENTS)
 

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from socrate import logs
-from socrate.accounts import apikeys, logins
+from socrate.accounts import apikeys, logins, workspaces
 from socrate.config import Settings
 from socrate.context import Context
 from socrate.errors import Forbidden, ServiceUnavailable, Unauthorized
@@ -141,7 +141,31 @@ def require_user(view: Callable[P, R]) -> Callable[P, R]:
     @wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if g.via != "web":
-            raise Forbidden("Log in to the dashboard for this: API keys cannot manage keys or Telegram links")
+            raise Forbidden(
+                "Log in to the dashboard for this: API keys cannot manage keys, members or Telegram links"
+            )
         return view(*args, **kwargs)
 
     return require_tenant(wrapper)
+
+
+def _owner_only(view: Callable[P, R]) -> Callable[P, R]:
+    @wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        login = current_login()
+        if g.via == "web" and login is not None:
+            workspaces.require_owner(login.role)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def require_owner(view: Callable[P, R]) -> Callable[P, R]:
+    """``require_tenant``, and a session must be an owner's (an API key acts for the workspace: owners
+    make them): members use documents and search, owners also manage webhooks."""
+    return require_tenant(_owner_only(view))
+
+
+def require_owner_login(view: Callable[P, R]) -> Callable[P, R]:
+    """``require_user`` for owners only: keys, members, the workspace itself."""
+    return require_user(_owner_only(view))

@@ -1,23 +1,24 @@
-"""JSON API for a tenant's API keys: create (plaintext shown once), list, revoke; logged-in users only."""
+"""JSON API for a tenant's API keys: create (plaintext shown once), list, revoke; owners' dashboard
+sessions only."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request
 
 from socrate.accounts import apikeys
-from socrate.web.deps import require_user, session
+from socrate.web.deps import require_owner_login, session
 
 bp = Blueprint("keys", __name__, url_prefix="/api/keys")
 
 
 @bp.get("")
-@require_user
+@require_owner_login
 def list_keys() -> Response:
     return jsonify(keys=[apikeys.key_view(row) for row in apikeys.list_keys(session(), g.tenant_id)])
 
 
 @bp.post("")
-@require_user
+@require_owner_login
 def create() -> tuple[Response, int]:
     name = str((request.get_json(silent=True) or {}).get("name") or "default")
     row, plaintext = apikeys.create(session(), g.tenant_id, name)
@@ -25,7 +26,7 @@ def create() -> tuple[Response, int]:
 
 
 @bp.delete("/<key_id>")
-@require_user
+@require_owner_login
 def revoke(key_id: str) -> Response:
     apikeys.revoke(session(), g.tenant_id, key_id)
     return jsonify(success=True, id=key_id, message="API key revoked")

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, g, jsonify
 
 from socrate.db.models import iso
 from socrate.telegram import users as telegram_users
-from socrate.web.deps import ctx, require_tenant, require_user, session
+from socrate.web.deps import ctx, require_owner_login, require_tenant, require_user, session
 
 bp = Blueprint("telegram", __name__, url_prefix="/api/telegram")
 
@@ -30,7 +30,7 @@ def overview() -> Response:
 
 
 @bp.delete("/accounts/<user_id>")
-@require_user
+@require_owner_login
 def unlink(user_id: str) -> Response:
     telegram_users.unlink(session(), g.tenant_id, user_id)
     return jsonify(success=True, id=user_id, message="Telegram account unlinked")

@@ -1,5 +1,5 @@
 """JSON API for a tenant's webhook endpoints: create (secret shown once), list, change, delete, rotate the
-secret, send a test event, read the delivery log. An API key or a dashboard session may manage them."""
+secret, send a test event, read the delivery log. An API key or an owner's dashboard session manages them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from socrate.errors import BadRequest
 from socrate.integrations import webhooks
-from socrate.web.deps import ctx, queue, require_tenant, session
+from socrate.web.deps import ctx, queue, require_owner, session
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api/webhooks")
 JSON_OBJECT = (
@@ -25,14 +25,14 @@ def _body() -> dict[str, Any]:
 
 
 @bp.get("")
-@require_tenant
+@require_owner
 def list_endpoints() -> Response:
     rows = webhooks.list_endpoints(session(), g.tenant_id)
     return jsonify(endpoints=[webhooks.endpoint_view(row) for row in rows], events=list(webhooks.EVENTS))
 
 
 @bp.post("")
-@require_tenant
+@require_owner
 def create() -> tuple[Response, int]:
     body = _body()
     endpoint, secret = webhooks.create(
@@ -43,34 +43,34 @@ def create() -> tuple[Response, int]:
 
 
 @bp.get("/<endpoint_id>")
-@require_tenant
+@require_owner
 def details(endpoint_id: str) -> Response:
     return jsonify(webhooks.endpoint_view(webhooks.get(session(), g.tenant_id, endpoint_id)))
 
 
 @bp.patch("/<endpoint_id>")
-@require_tenant
+@require_owner
 def change(endpoint_id: str) -> Response:
     endpoint = webhooks.update(session(), g.tenant_id, endpoint_id, _body(), settings=ctx().settings)
     return jsonify(webhooks.endpoint_view(endpoint))
 
 
 @bp.delete("/<endpoint_id>")
-@require_tenant
+@require_owner
 def delete(endpoint_id: str) -> Response:
     deleted = webhooks.delete(session(), g.tenant_id, endpoint_id)
     return jsonify(success=True, id=deleted, message="Webhook endpoint deleted")
 
 
 @bp.post("/<endpoint_id>/rotate-secret")
-@require_tenant
+@require_owner
 def rotate_secret(endpoint_id: str) -> Response:
     endpoint, secret = webhooks.rotate_secret(session(), g.tenant_id, endpoint_id)
     return jsonify(webhooks.endpoint_view(endpoint, secret))
 
 
 @bp.post("/<endpoint_id>/test")
-@require_tenant
+@require_owner
 def send_test(endpoint_id: str) -> tuple[Response, int]:
     delivery_id = webhooks.send_test(session(), g.tenant_id, endpoint_id)
     queue().deliver_webhooks(g.tenant_id, [delivery_id])
@@ -80,7 +80,7 @@ def send_test(endpoint_id: str) -> tuple[Response, int]:
 
 
 @bp.get("/<endpoint_id>/deliveries")
-@require_tenant
+@require_owner
 def delivery_log(endpoint_id: str) -> Response:
     rows = webhooks.attempts(session(), g.tenant_id, endpoint_id)
     return jsonify(attempts=[webhooks.attempt_view(row) for row in rows])

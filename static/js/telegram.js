@@ -29,10 +29,16 @@ function renderBot(data) {
   }
 }
 
+// Unlinking takes someone out of the workspace: owners only (members see the list).
+const canUnlink = accountsTable.dataset.canUnlink === "yes";
+
 function renderAccounts(accounts) {
   const rows = accounts.map((account) => {
-    const unlink = h("button", { type: "button", class: "danger", "aria-label": `Unlink Telegram account ${account.telegram_id}` }, "Unlink");
-    unlink.addEventListener("click", () => unlinkAccount(account));
+    let unlink = null;
+    if (canUnlink) {
+      unlink = h("button", { type: "button", class: "danger", "aria-label": `Unlink Telegram account ${account.telegram_id}` }, "Unlink");
+      unlink.addEventListener("click", () => unlinkAccount(account));
+    }
     return h("tr", {}, [
       h("td", { "data-label": "Telegram account" }, String(account.telegram_id)),
       h("td", { "data-label": "Since" }, Format.date(account.since)),
