@@ -5,8 +5,12 @@
   window.SwaggerUIBundle({
     url: root.dataset.spec,
     domNode: root,
-    deepLinking: true,
+    deepLinking: false, // its links sit inside the operations' buttons: nested controls for screen readers
     tryItOutEnabled: false,
     persistAuthorization: false,
+    onComplete() {
+      const servers = root.querySelector("#servers");
+      if (servers) servers.setAttribute("aria-label", "Server");
+    },
   });
 })();
