@@ -27,7 +27,7 @@ def wait(client, tenant: TenantHandle, doc_id: str, predicate, timeout: float = 
 
 
 def is_encoding(body: dict) -> bool:
-    return body["message"].startswith("Running memvid encoder (")
+    return body["message"].endswith(" passages")
 
 
 def is_final(body: dict) -> bool:

@@ -131,7 +131,7 @@ def test_sign_up_upload_two_files_watch_them_finish_and_delete_one(page, worker,
     for name in ("report.pdf", "long-notes.txt"):
         row = upload_row(page, name)
         expect(row).to_have_attribute("data-state", "ready", timeout=DONE_TIMEOUT_MS)
-        expect(row.locator(".message")).to_have_text("Complete")
+        expect(row.locator(".message")).to_have_text("Ready")
         expect(row.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
         assert bar_colour(row) == GREEN
     history = page.evaluate("window.__progress")
@@ -191,12 +191,21 @@ def test_cancel_then_retry_from_the_grid(page, worker, tmp_path) -> None:
     row.get_by_role("button", name="Cancel long.txt").click()
     expect(row.locator(".badge")).to_have_text("cancelled")
     settle(page).screenshot(path=tmp_path / "cancelled.png", full_page=True)
-    row.get_by_role("button", name="Retry long.txt").click()
-    deadline = time.monotonic() + DONE_TIMEOUT_MS / 1000
-    while row.locator(".badge").inner_text() != "ready" and time.monotonic() < deadline:
-        page.wait_for_timeout(500)
-        page.locator("#refresh").click()
-    expect(row.locator(".badge")).to_have_text("ready")
+    expect(row.locator(".bar")).to_have_attribute("data-state", "cancelled")  # grey, not a blue bar
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url) if request.url.endswith("/status") else None)
+    texts: set[str] = set()
+    page.expose_function("recordProgress", lambda text: texts.add(text))
+    page.evaluate(
+        """new MutationObserver(() => document.querySelectorAll("tr[data-status] .progress-text")
+             .forEach((el) => window.recordProgress(el.textContent)))
+           .observe(document.querySelector("#documents tbody"), { subtree: true, childList: true })"""
+    )
+    row.get_by_role("button", name="Retry long.txt").click()  # no reload, no Refresh: the row follows
+    expect(row.locator(".badge")).to_have_text("ready", timeout=DONE_TIMEOUT_MS)
+    expect(row.locator(".progress-text")).to_have_text("Ready")
+    assert polls, "the retried row was not polled"
+    assert any(re.fullmatch(r"Understanding \d+ of \d+ passages", text) for text in texts), texts
 
 
 def test_api_keys_page_and_api_uploads_appear_without_a_reload(page, app, tmp_path) -> None:
@@ -267,6 +276,23 @@ def test_the_grid_pages_through_many_documents(page) -> None:
     page.get_by_role("button", name="Older").click()
     expect(page.locator("#grid-status")).to_have_text("Documents 26–26 of 26, newest first.")
     expect(page.locator("#documents tbody tr")).to_have_count(1)
+    page.reload()  # the page keeps its place
+    expect(page.locator("#grid-status")).to_have_text("Documents 26–26 of 26, newest first.")
+
+    filters = page.get_by_role("form", name="Filter the library")
+    filters.get_by_label("Name").fill("NOTE-1")  # any case; the list follows as one types
+    expect(page.locator("#grid-status")).to_have_text("10 documents.")
+    filters.get_by_label("Sort").select_option(label="By name")
+    expect(page.locator("#documents tbody tr").first).to_contain_text("note-10.txt")
+    page.reload()
+    expect(filters.get_by_label("Name")).to_have_value("NOTE-1")
+    expect(page.locator("#documents tbody tr").first).to_contain_text("note-10.txt")
+    filters.get_by_label("Type").select_option("pdf")
+    expect(page.locator("#grid-status")).to_have_text("No documents match these filters.")
+    filters.get_by_role("button", name="Clear").click()
+    expect(page.locator("#grid-status")).to_have_text("Documents 1–25 of 26, newest first.")
+    page.get_by_role("button", name="Older").click()
+    expect(page.locator("#documents tbody tr")).to_have_count(1)
     grid_row(page, "note-00.txt").get_by_role("button", name="Delete note-00.txt").click()
     page.locator("#confirm-delete").get_by_role("button", name="Delete").click()
     expect(page.locator("#grid-status")).to_have_text("25 documents.")  # the emptied page steps back
@@ -313,7 +339,7 @@ def test_after_four_minutes_a_row_stops_polling_and_follows_the_list(page, worke
             break
         time.sleep(1)  # real time for the worker; the page's own clock stands still
     expect(row).to_have_attribute("data-state", "ready")
-    expect(row.locator(".message")).to_have_text("Complete")
+    expect(row.locator(".message")).to_have_text("Ready")
 
 
 def test_telegram_page_issues_a_one_time_code_the_bot_accepts(page, app, tmp_path) -> None:

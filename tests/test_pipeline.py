@@ -65,13 +65,13 @@ def test_progress_advances_with_the_encoding_loop(app, worker, tenant) -> None:
     client = app.test_client()
     doc_id = upload(client, tenant, docgen.txt("en", count=300), "long.txt").get_json()["document_id"]
     final, seen = wait_done(client, tenant, doc_id)
-    assert final["status"] == "ready" and final["message"] == "Complete"
+    assert final["status"] == "ready" and final["message"] == "Ready"
     progress = [body["progress"] for body in seen]
     assert progress == sorted(progress)
-    encoding = [b for b in seen if b["message"].startswith("Running memvid encoder (")]
+    encoding = [b for b in seen if b["message"].startswith("Understanding ") and "passages" in b["message"]]
     assert encoding, [b["message"] for b in seen]
     assert any(20 < b["progress"] < 80 for b in encoding)
-    done, total = encoding[-1]["message"].split("(")[1].split(" ")[0].split("/")
+    _, done, _, total, _ = encoding[-1]["message"].split(" ")  # "Understanding 12 of 33 passages"
     assert 0 < int(done) <= int(total) == final["total_chunks"]
 
 

@@ -61,7 +61,7 @@ def test_a_document_runs_from_queued_to_ready_with_its_search_rows(ctx, settings
     assert _run(ctx, settings, tenant, doc_id, task_id) == "ready"
     doc = _row(ctx, doc_id)
     expected = -(-len(text.decode().strip()) // CHUNK_CHARS)  # the fake cuts every CHUNK_CHARS characters
-    assert (doc.status, doc.progress, doc.message, doc.attempts) == ("ready", 100, "Complete", 1)
+    assert (doc.status, doc.progress, doc.message, doc.attempts) == ("ready", 100, "Ready", 1)
     assert doc.language == "en" and doc.encoder == "fake" and doc.total_chunks == expected
     assert doc.outputs and set(doc.outputs) == {"index", "metadata"}
     with ctx.sessions() as session:

@@ -34,7 +34,7 @@ def _encoded_document(
     # Only the columns that version had: a Core INSERT names just these (the model has grown since).
     row = dict(tenant_id=tenant_id, title="t", filename=f"{language}.txt", source="api",
                content_type="text/plain", file_kind="txt", size_bytes=len(text), sha256="0" * 64,
-               storage_key="unused", status="ready", progress=100, message="Complete", language=language,
+               storage_key="unused", status="ready", progress=100, message="Ready", language=language,
                task_state="SUCCESS", processed_at=utcnow())  # fmt: skip
     with ctx.sessions() as session:
         doc_id = session.execute(insert(Document).values(**row).returning(Document.id)).scalar_one()

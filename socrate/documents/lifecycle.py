@@ -102,14 +102,14 @@ def queued(task_id: str, message: str, now: datetime) -> dict[str, Any]:
 
 def claimed(worker: str | None, now: datetime) -> dict[str, Any]:
     """A worker took the run, and its lease starts now."""
-    return {"status": Status.PROCESSING, "task_state": "STARTED", "progress": 10, "message": "Reading file",
+    return {"status": Status.PROCESSING, "task_state": "STARTED", "progress": 10, "message": "Reading",
             "started_at": now, "updated_at": now, "heartbeat_at": now, "worker": worker,
             "error_message": None}  # fmt: skip
 
 
 def ready(now: datetime, **outputs: Any) -> dict[str, Any]:
     """Searchable; ``outputs`` are what the run produced (files, counts, encoder)."""
-    return {"status": Status.READY, "task_state": "SUCCESS", "progress": 100, "message": "Complete",
+    return {"status": Status.READY, "task_state": "SUCCESS", "progress": 100, "message": "Ready",
             "processed_at": now, "completed_at": now, "updated_at": now, **outputs}  # fmt: skip
 
 

@@ -206,18 +206,62 @@ def status_for_key(conn: Connection, presented_key: str, document_id: str) -> di
     return lifecycle.status_view(row)
 
 
+@dataclass(frozen=True)
+class Filters:
+    """What the library is narrowed to: each None means all; ``name`` matches title or file name."""
+
+    status: str | None = None
+    source: str | None = None
+    kind: str | None = None
+    language: str | None = None
+    name: str | None = None
+    sort: str = "newest"
+
+
+SORTS = {
+    "newest": (Document.created_at.desc(), Document.id),
+    "oldest": (Document.created_at.asc(), Document.id),
+    "name": (func.lower(Document.title).asc(), Document.id),
+    "largest": (Document.size_bytes.desc().nulls_last(), Document.id),
+}
+KIND_FILTERS = (*filetypes.CONTENT_TYPES, filetypes.LINK)
+
+
+def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is not None and value not in allowed:
+        raise BadRequest(f"{name} must be one of: {', '.join(allowed)}")
+    return value
+
+
 def list_documents(
-    session: Session, tenant_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+    session: Session, tenant_id: str, filters: Filters = Filters(), *, limit: int = 50, offset: int = 0
 ) -> tuple[list[Document], int]:
-    """The tenant's documents, newest first, with the total for pagination."""
-    status = lifecycle.status_filter(status)
+    """The tenant's documents as ``filters`` narrow and order them, with the total for pagination."""
+    status = lifecycle.status_filter(filters.status)
     if not 1 <= limit <= MAX_LIST_LIMIT or not 0 <= offset <= MAX_LIST_OFFSET:
         raise BadRequest(f"limit must be 1-{MAX_LIST_LIMIT} and offset 0-{MAX_LIST_OFFSET:,}")
+    if filters.sort not in SORTS:
+        raise BadRequest(f"sort must be one of: {', '.join(SORTS)}")
+    name = textfields.refuse_controls(filters.name or "", "name").strip()
+    if len(name) > 200:
+        raise BadRequest("name must be at most 200 characters")
     stmt = select_owned(Document, tenant_id)
-    if status is not None:
-        stmt = stmt.where(Document.status == status)
+    wanted = {
+        Document.status: status,
+        Document.source: _one_of("source", filters.source, DOCUMENT_SOURCES),
+        Document.file_kind: _one_of("type", filters.kind, KIND_FILTERS),
+        Document.language: filters.language[:16] if filters.language else None,
+    }
+    for column, value in wanted.items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if name:
+        pattern = "%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            Document.title.ilike(pattern, escape="\\") | Document.filename.ilike(pattern, escape="\\")
+        )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Document.created_at.desc(), Document.id).limit(limit).offset(offset))
+    rows = session.scalars(stmt.order_by(*SORTS[filters.sort]).limit(limit).offset(offset))
     return list(rows), total
 
 

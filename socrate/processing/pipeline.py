@@ -331,7 +331,7 @@ def _encode(
     settings: Settings,
     get_encoder: Callable[[], Encoder],
 ) -> None:
-    report(20, "Extracting text")
+    report(20, "Reading")
 
     def on_page(done: int, total: int) -> None:
         span = OCR_END - ENCODE_START
@@ -342,16 +342,14 @@ def _encode(
     encoder = get_encoder()
     chunks = encoder.chunk(extracted.text, settings.chunk_tokens, settings.chunk_overlap)
     start = max(ENCODE_START, report.progress)
-    report(start, "Running memvid encoder", pages=extracted.pages, language=language,
+    report(start, "Understanding the text", pages=extracted.pages, language=language,
            total_tokens=chunks.total_tokens, task_state="PROGRESS")  # fmt: skip
 
     def on_progress(done: int, total: int) -> None:
-        report(
-            start + (ENCODE_END - start) * done // total, f"Running memvid encoder ({done}/{total} chunks)"
-        )
+        report(start + (ENCODE_END - start) * done // total, f"Understanding {done} of {total} passages")
 
     memory = encoder.encode(chunks.texts, work_dir / "memvid", on_progress)
-    report(85, "Saving metadata")
+    report(85, "Saving")
     out_key = storage.publish(work_dir / "memvid", prefix)
     now = utcnow()
     outputs = {"index": f"{out_key}/{memory.index_file}", "metadata": f"{out_key}/{memory.metadata_file}"}

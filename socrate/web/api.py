@@ -128,9 +128,12 @@ def list_documents() -> Response:
         offset = int(request.args.get("offset", 0))
     except ValueError as exc:
         raise BadRequest("limit and offset must be integers") from exc
-    rows, total = documents.list_documents(
-        session(), g.tenant_id, status=request.args.get("status") or None, limit=limit, offset=offset
-    )
+    arg = {name: request.args.get(name) or None for name in ("status", "source", "type", "language", "q")}
+    filters = documents.Filters(
+        status=arg["status"], source=arg["source"], kind=arg["type"], language=arg["language"], name=arg["q"],
+        sort=request.args.get("sort") or "newest",
+    )  # fmt: skip
+    rows, total = documents.list_documents(session(), g.tenant_id, filters, limit=limit, offset=offset)
     return jsonify(
         documents=[documents.details_view(d) for d in rows], total=total, limit=limit, offset=offset
     )

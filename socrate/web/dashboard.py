@@ -10,6 +10,7 @@ from flask import Blueprint, g, redirect, render_template, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from socrate.accounts import workspaces
+from socrate.documents.service import KIND_FILTERS
 from socrate.integrations import webhooks
 from socrate.processing.filetypes import ALLOWED, KINDS
 from socrate.web.deps import ctx, current_login, session
@@ -56,6 +57,7 @@ def documents() -> str:
         max_upload_bytes=ctx().settings.max_upload_bytes,
         accept=",".join(KINDS),
         allowed=ALLOWED,
+        kinds=KIND_FILTERS,
     )
 
 

@@ -191,17 +191,67 @@ let listTimer = null;
 let listRequest = 0;
 let offset = 0; // the page shown; refreshes reload this page
 
+// Filters, order and page live in the address, so a reload or a shared link keeps its place.
+const filterForm = document.getElementById("filters");
+
+function filterQuery() {
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData(filterForm)) {
+    if (String(value).trim()) params.set(name, String(value).trim());
+  }
+  if (params.get("sort") === "newest") params.delete("sort");
+  return params;
+}
+
+function rememberPlace() {
+  const params = filterQuery();
+  if (offset) params.set("offset", String(offset));
+  const query = params.toString();
+  history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
+}
+
+function restorePlace() {
+  const params = new URLSearchParams(window.location.search);
+  for (const field of filterForm.elements) {
+    if (field.name && params.has(field.name)) field.value = params.get(field.name);
+  }
+  offset = Math.max(0, Number(params.get("offset")) || 0);
+}
+
+function filtersChanged() {
+  offset = 0;
+  refreshList();
+}
+
+let typing = null;
+filterForm.addEventListener("change", filtersChanged);
+filterForm.addEventListener("input", (event) => {
+  if (event.target.tagName !== "INPUT") return;
+  clearTimeout(typing);
+  typing = setTimeout(filtersChanged, 300);
+});
+filterForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  filtersChanged();
+});
+filterForm.addEventListener("reset", () => setTimeout(filtersChanged)); // after the fields are cleared
+
 async function refreshList() {
   clearTimeout(listTimer);
   const mine = ++listRequest;
   try {
-    const data = await Api.call("GET", `/api/documents?limit=${PAGE_SIZE}&offset=${offset}`);
+    const query = filterQuery();
+    query.set("limit", String(PAGE_SIZE));
+    query.set("offset", String(offset));
+    rememberPlace();
+    const data = await Api.call("GET", `/api/documents?${query}`);
     if (mine === listRequest && data.documents.length === 0 && offset > 0) {
       offset = Math.max(0, offset - PAGE_SIZE); // the last page emptied (deletes): step back
       return refreshList();
     }
     if (mine === listRequest) {
       renderGrid(data);
+      watch(data.documents);
       updateWaitingRows(data.documents);
     }
   } catch (error) {
@@ -214,13 +264,86 @@ function cell(label, content, attrs = {}) {
   return h("td", { "data-label": label, ...attrs }, content);
 }
 
+// What a person reads in the Progress column; the stage behind it is on hover.
+function progressText(doc) {
+  const words = { ready: "Ready", cancelled: "Cancelled", queued: "Waiting for a worker" };
+  if (doc.status === "failed") return doc.error ? `Failed: ${doc.error}` : "Failed";
+  return words[doc.status] || doc.message || "Working";
+}
+
+function stageDetail(doc) {
+  const message = doc.message || "";
+  const stages = [
+    ["Reading scanned", "Stage 1 of 3: reading the scan (OCR)"],
+    ["Downloading", "Stage 1 of 3: downloading the link"],
+    ["Reading", "Stage 1 of 3: extracting the text"],
+    ["Understanding", "Stage 2 of 3: cutting the text into passages and embedding them (memvid)"],
+    ["Saving", "Stage 3 of 3: storing the memory and the search index"],
+  ];
+  if (doc.status === "failed") return doc.error || message || "Processing failed";
+  if (doc.status === "queued") return "Queued: the next free worker starts it";
+  if (doc.status !== "processing") return `${progressText(doc)} · ${doc.progress} %`;
+  const stage = stages.find(([prefix]) => message.startsWith(prefix));
+  return `${stage ? stage[1] : message} · ${doc.progress} %`;
+}
+
 function miniBar(doc) {
   const fill = h("div", { class: "bar-fill" });
-  fill.style.width = `${doc.progress}%`;
-  return h("div", { class: "mini" }, [
+  fill.style.width = `${doc.status === "ready" ? 100 : doc.progress}%`;
+  return h("div", { class: "mini", title: stageDetail(doc) }, [
     h("div", { class: "bar", "aria-hidden": "true", "data-state": doc.status }, fill),
-    h("span", {}, `${doc.progress} %`),
+    h("span", { class: "progress-text" }, progressText(doc)),
   ]);
+}
+
+// ---- Live rows: documents still queued or processing follow their status poll (the browser
+// revalidates it with its ETag, so an unchanged status is a 304), also after Cancel and Retry.
+
+const watched = new Map(); // document id -> timer of its next poll
+
+function watch(documents) {
+  const active = new Set(documents.filter((doc) => !FINAL.has(doc.status)).map((doc) => doc.document_id));
+  for (const [id, timer] of watched) {
+    if (!active.has(id)) {
+      clearTimeout(timer);
+      watched.delete(id);
+    }
+  }
+  for (const id of active) if (!watched.has(id)) schedulePoll(id);
+}
+
+function schedulePoll(id) {
+  watched.set(id, setTimeout(() => pollRow(id), POLL_MS));
+}
+
+async function pollRow(id) {
+  let body;
+  try {
+    body = await Api.call("GET", `/api/documents/${id}/status`);
+  } catch (error) {
+    if (!watched.has(id)) return;
+    if (error.retryable) schedulePoll(id);
+    else refreshList(); // deleted meanwhile: the list drops it
+    return;
+  }
+  if (!watched.has(id)) return; // the row left the page meanwhile
+  const row = table.querySelector(`tr[data-document-id="${id}"]`);
+  if (row) updateRow(row, body);
+  if (FINAL.has(body.status)) {
+    watched.delete(id);
+    refreshList(); // chunks, language and actions change with the end state
+  } else {
+    schedulePoll(id);
+  }
+}
+
+function updateRow(row, body) {
+  const doc = { ...body, error: body.status === "failed" ? body.message : null };
+  row.dataset.status = body.status;
+  const badge = row.querySelector(".badge");
+  badge.className = `badge ${body.status}`;
+  badge.textContent = body.status;
+  row.querySelector(".mini").replaceWith(miniBar(doc));
 }
 
 // Failed or cancelled documents can be queued again; queued or processing ones can be cancelled.
@@ -255,7 +378,7 @@ function renderGrid(data) {
   const rows = data.documents.map((doc) =>
     h("tr", { "data-document-id": doc.document_id, "data-status": doc.status }, [
       cell("Name", h("span", { class: "doc-name", title: doc.filename }, doc.title || doc.filename)),
-      cell("Status", h("span", { class: `badge ${doc.status}` }, doc.status)),
+      cell("Status", h("span", { class: `badge ${doc.status}`, title: stageDetail(doc) }, doc.status)),
       cell("Progress", miniBar(doc)),
       cell("Language", Format.text(doc.metadata.language)),
       cell("Chunks", Format.text(doc.total_chunks)),
@@ -269,10 +392,14 @@ function renderGrid(data) {
   table.hidden = rows.length === 0;
   newer.hidden = offset === 0;
   older.hidden = offset + rows.length >= data.total;
+  const filtered = filterQuery().toString() !== "";
   if (rows.length === 0) {
-    gridStatus.textContent = "No documents yet. Drop a file above to get started.";
+    gridStatus.textContent = filtered
+      ? "No documents match these filters."
+      : "No documents yet. Drop a file above to get started.";
   } else if (data.total > rows.length) {
-    gridStatus.textContent = `Documents ${offset + 1}–${offset + rows.length} of ${data.total}, newest first.`;
+    const order = { newest: "newest first", oldest: "oldest first", name: "by name", largest: "largest first" };
+    gridStatus.textContent = `Documents ${offset + 1}–${offset + rows.length} of ${data.total}, ${order[filterForm.sort.value]}.`;
   } else {
     gridStatus.textContent = `${data.total} document${data.total === 1 ? "" : "s"}.`;
   }
@@ -338,6 +465,7 @@ function confirmDelete(doc) {
   confirmDialog.showModal();
 }
 
+restorePlace();
 document.getElementById("refresh").addEventListener("click", refreshList);
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) refreshList();
