@@ -94,6 +94,15 @@ def sign_up(page: Page) -> str:
     return email
 
 
+def keep(page: Page, tmp_path: Path, name: str) -> None:
+    """A screenshot for the test's record, and for the README's pictures when SOCRATE_SCREENSHOTS names
+    a folder (``SOCRATE_SCREENSHOTS=docs/screenshots scripts/test -m browser`` renews them)."""
+    page.evaluate("Promise.all(document.getAnimations().map((a) => a.finished))")
+    page.screenshot(path=tmp_path / name)
+    if folder := os.environ.get("SOCRATE_SCREENSHOTS"):
+        page.screenshot(path=Path(folder) / name)
+
+
 def upload_row(page: Page, name: str):
     return page.locator(".upload", has=page.locator(".name", has_text=name))
 
@@ -145,14 +154,14 @@ def test_sign_up_upload_two_files_watch_them_finish_and_delete_one(page, worker,
         expect(row.locator("[data-label=Language]")).to_have_text("en")
         expect(row.locator("[data-label=Source]")).to_have_text("Web")
         assert int(row.locator("[data-label=Chunks]").inner_text()) > 0
-    settle(page).screenshot(path=tmp_path / "3-ready.png", full_page=True)
+    keep(page, tmp_path, "library.png")
 
-    grid_row(page, "report.pdf").get_by_role("button", name="Details of report.pdf").click()
-    details = page.locator("#details")
-    expect(details).to_contain_text("memvid 0.1.3")
-    expect(details.locator("dt:text-is('Pages') + dd")).to_have_text("4")
-    page.screenshot(path=tmp_path / "4-details.png")
-    details.get_by_role("button", name="Close").click()
+    grid_row(page, "report.pdf").get_by_role("link", name="Open report.pdf").click()
+    expect(page.locator("#doc-facts dt:text-is('Pages') + dd")).to_have_text("4")
+    page.get_by_text("Technical details").click()
+    expect(page.locator("#doc-technical")).to_contain_text("memvid 0.1.3")
+    page.screenshot(path=tmp_path / "4-document.png", full_page=True)
+    page.get_by_role("link", name="← Library").click()
 
     grid_row(page, "long-notes.txt").get_by_role("button", name="Delete long-notes.txt").click()
     page.locator("#confirm-delete").get_by_role("button", name="Delete").click()
@@ -413,9 +422,9 @@ def test_a_file_dropped_twice_says_it_is_already_in_the_library(page, worker) ->
     page.set_input_files("#file-input", files=[{**file, "name": "twice-again.txt"}])
     again = upload_row(page, "twice-again.txt")
     expect(again.locator(".message")).to_have_text("Already in your library")
-    again.get_by_role("button", name="Open twice-again.txt in your library").click()
-    expect(page.locator("#details")).to_contain_text("twice.txt")
     expect(page.locator("#documents tbody tr")).to_have_count(1)
+    again.get_by_role("link", name="Open twice-again.txt in your library").click()
+    expect(page.locator("#doc-facts")).to_contain_text("twice.txt")
 
 
 def test_a_pasted_link_is_downloaded_and_followed_to_ready(page, worker) -> None:

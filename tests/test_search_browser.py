@@ -74,10 +74,9 @@ def test_ask_box_answers_with_a_cited_passage_and_shows_the_passages_on_demand(
     expect(first.locator(".meta").first).to_have_text(re.compile(r"^orbit\.txt · score 0\.\d\d$"))
     page.screenshot(path=tmp_path / "ask.png", full_page=True)
 
-    first.get_by_role("button", name="Open details of orbit.txt").click()
-    details = page.locator("#details")
-    expect(details).to_contain_text("orbit.txt")
-    details.get_by_role("button", name="Close").click()
+    first.get_by_role("link", name="Open orbit.txt").click()
+    expect(page.locator("#doc-facts")).to_contain_text("orbit.txt")
+    page.go_back()
 
     ask_for(page, "zebra xylophone quartz")
     expect(status).to_have_text("Nothing found for this query")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Page, expect
 
 from tests import test_dashboard_browser as dashboard
-from tests.test_dashboard_browser import open_page, sign_up
+from tests.test_dashboard_browser import keep, open_page, sign_up
 from tests.web_session import PASSWORD
 
 browser, page, base_url = dashboard.browser, dashboard.page, dashboard.base_url
@@ -50,7 +50,7 @@ def test_an_owner_invites_a_member_who_cannot_see_keys_and_is_logged_out_when_re
         expect(member.locator("#members tbody tr")).to_have_count(2)
         expect(member.get_by_role("button", name="Create invitation link")).to_have_count(0)
         expect(member.get_by_role("button", name=f"Remove: {owner_email}")).to_have_count(0)
-        member.screenshot(path=tmp_path / "members-as-member.png", full_page=True)
+        keep(member, tmp_path, "members.png")
 
         switch_to(member, member_email)  # back to their own workspace, where they own the keys
         expect(

@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
         forms,
         health,
         keys,
+        library,
         metrics,
         polling,
         search,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, queue: TaskQueue | None = None)
     app.url_map.converters["document_id"] = DocumentIdConverter
     blueprints = (
         api,
+        library,
         ask,
         keys,
         search,

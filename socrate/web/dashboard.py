@@ -61,6 +61,13 @@ def documents() -> str:
     )
 
 
+@bp.get("/documents/<document_id:document_id>")
+@login_required
+def document_page(document_id: str) -> str:
+    """One document: the page's script reads it (another workspace's shows "not found")."""
+    return render_template("document.html", document_id=document_id)
+
+
 @bp.get("/favicon.ico")
 def favicon() -> WerkzeugResponse:
     """For clients that ask before reading the page's icon link."""

@@ -1,5 +1,5 @@
 "use strict";
-// Documents page: uploads and links with live progress, the self-refreshing grid, details and delete.
+// Documents page: uploads and links with live progress, the self-refreshing, filtered grid, delete.
 
 const POLL_MS = 2000; // status polling per upload row
 const LIST_MS = 30000; // the grid refreshes this often, always (Telegram uploads appear too)
@@ -51,10 +51,10 @@ function uploadRow(file) {
     duplicate(created) {
       this.show(created.status, created.status === "ready" ? 100 : 0, "Already in your library");
       item.dataset.state = "duplicate";
-      const open = h("button", {
-        type: "button", class: "secondary", "aria-label": `Open ${file.name} in your library`,
+      const open = h("a", {
+        class: "button secondary", href: documentHref(created.document_id),
+        "aria-label": `Open ${file.name} in your library`,
       }, "Open");
-      open.addEventListener("click", () => showDetails(created.document_id));
       message.after(" ", open);
     },
   };
@@ -367,8 +367,7 @@ function stateButton(doc) {
 
 function actions(doc) {
   const name = doc.title || doc.filename;
-  const details = h("button", { type: "button", class: "secondary", "aria-label": `Details of ${name}` }, "Details");
-  details.addEventListener("click", () => showDetails(doc.document_id));
+  const details = h("a", { class: "button secondary", href: documentHref(doc.document_id), "aria-label": `Open ${name}` }, "Open");
   const remove = h("button", { type: "button", class: "danger", "aria-label": `Delete ${name}` }, "Delete");
   remove.addEventListener("click", () => confirmDelete(doc));
   return h("div", { class: "actions" }, [details, stateButton(doc), remove]);
@@ -377,7 +376,7 @@ function actions(doc) {
 function renderGrid(data) {
   const rows = data.documents.map((doc) =>
     h("tr", { "data-document-id": doc.document_id, "data-status": doc.status }, [
-      cell("Name", h("span", { class: "doc-name", title: doc.filename }, doc.title || doc.filename)),
+      cell("Name", h("a", { class: "doc-name", title: doc.filename, href: documentHref(doc.document_id) }, doc.title || doc.filename)),
       cell("Status", h("span", { class: `badge ${doc.status}`, title: stageDetail(doc) }, doc.status)),
       cell("Progress", miniBar(doc)),
       cell("Language", Format.text(doc.metadata.language)),
@@ -412,39 +411,11 @@ function turnPage(step) {
 newer.addEventListener("click", () => turnPage(-1));
 older.addEventListener("click", () => turnPage(1));
 
-// ---- Details and delete ------------------------------------------------------------------------
+// ---- Document pages and delete -----------------------------------------------------------------
 
-const detailsDialog = document.getElementById("details");
-const detailsBody = document.getElementById("details-body");
-
-function detailRows(doc) {
-  const m = doc.metadata;
-  const t = doc.timestamps;
-  return [
-    ["Title", doc.title], ["File name", doc.filename], ["Status", doc.status],
-    ["Progress", `${doc.progress} %`], ["Message", doc.message], ["Error", doc.error],
-    ["Source", SOURCES[doc.source] || doc.source], ["Type", doc.content_type],
-    ["Size", Format.bytes(doc.size_bytes)], ["SHA-256", doc.sha256], ["Attempts", doc.attempts],
-    ["Language", m.language], ["Pages", m.pages], ["Chunks", m.total_chunks], ["Tokens", m.total_tokens],
-    ["Encoder", m.encoder && `${m.encoder} ${m.encoder_version || ""}`],
-    ["Chunk size / overlap", m.chunk_size && `${m.chunk_size} / ${m.chunk_overlap}`],
-    ["Uploaded", Format.date(t.created_at)], ["Queued", Format.date(t.queued_at)],
-    ["Started", Format.date(t.started_at)], ["Completed", Format.date(t.completed_at)],
-    ["Processed", Format.date(m.processed_at)], ["Task", doc.task.id], ["Task state", doc.task.state],
-  ];
-}
-
-async function showDetails(id) {
-  detailsBody.replaceChildren(h("dd", {}, "Loading…"));
-  detailsDialog.showModal();
-  try {
-    const doc = await Api.call("GET", `/api/documents/${id}`);
-    detailsBody.replaceChildren(
-      ...detailRows(doc).flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, Format.text(value))])
-    );
-  } catch (error) {
-    detailsBody.replaceChildren(h("dd", { class: "alert" }, error.message));
-  }
+// Each document has its own page (what it is, its actions, its passages).
+function documentHref(id) {
+  return `/documents/${encodeURIComponent(id)}`;
 }
 
 const confirmDialog = document.getElementById("confirm-delete");

@@ -51,10 +51,9 @@ function passageItem(hit) {
 }
 
 function documentGroup(group) {
-  const open = h("button", {
-    type: "button", class: "secondary", "aria-label": `Open details of ${group.filename}`,
-  }, "Details");
-  open.addEventListener("click", () => showDetails(group.id)); // the grid's details dialog
+  const open = h("a", {
+    class: "button secondary", href: documentHref(group.id), "aria-label": `Open ${group.filename}`,
+  }, "Open");
   return h("li", { class: "search-doc" }, [
     h("div", { class: "section-head" }, [h("h3", {}, group.filename), open]),
     h("ol", { class: "passages", "aria-label": `Passages from ${group.filename}` }, group.hits.map(passageItem)),
