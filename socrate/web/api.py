@@ -123,11 +123,7 @@ def memory(document_id: str) -> Response:
 @bp.get("/documents")
 @require_tenant
 def list_documents() -> Response:
-    try:
-        limit = int(request.args.get("limit", 50))
-        offset = int(request.args.get("offset", 0))
-    except ValueError as exc:
-        raise BadRequest("limit and offset must be integers") from exc
+    limit, offset = forms.page(request.args, default_limit=50)
     arg = {name: request.args.get(name) or None for name in ("status", "source", "type", "language", "q")}
     filters = documents.Filters(
         status=arg["status"], source=arg["source"], kind=arg["type"], language=arg["language"], name=arg["q"],

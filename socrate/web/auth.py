@@ -43,10 +43,15 @@ def log_in(user: User) -> None:
     cookie_session[SESSION_TOKEN] = token
 
 
+def _invitation(value: str | None) -> str | None:
+    """``value`` if it is an invitation link's path, else None (never elsewhere: an open redirect would
+    lend our name to phishing)."""
+    return value if value and _INVITATION_PATH.fullmatch(value) else None
+
+
 def after_login(value: str | None) -> str:
-    """Where to go once logged in: back to an invitation link, else the documents (never elsewhere: an
-    open redirect would lend our name to phishing)."""
-    return value if value and _INVITATION_PATH.fullmatch(value) else url_for("dashboard.documents")
+    """Where to go once logged in: back to an invitation link, else the documents."""
+    return _invitation(value) or url_for("dashboard.documents")
 
 
 def _account_form(page: str, action: Callable[[str, str], User]) -> ResponseReturnValue:
@@ -56,7 +61,7 @@ def _account_form(page: str, action: Callable[[str, str], User]) -> ResponseRetu
         return redirect(after_login(next_url))
     shown = {
         "page": page,
-        "next_url": next_url if next_url and _INVITATION_PATH.fullmatch(next_url) else None,
+        "next_url": _invitation(next_url),
     }
     if request.method == "GET":
         return render_template("account.html", **shown, **PAGES[page])

@@ -101,6 +101,14 @@ def digest(stream: IO[bytes]) -> bytes:
     return sha.digest()
 
 
+def page(values: MultiDict[str, str], default_limit: int) -> tuple[int, int]:
+    """``?limit=&offset=`` as integers (their ranges are the service's to check)."""
+    try:
+        return int(values.get("limit", default_limit)), int(values.get("offset", 0))
+    except ValueError as exc:
+        raise BadRequest("limit and offset must be integers") from exc
+
+
 def flag(values: MultiDict[str, str], name: str) -> bool:
     """A true/false query parameter (true/false, 1/0, yes/no; absent is false), else BadRequest."""
     raw = values.get(name, "").strip().lower()

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request, send_file
 from socrate.documents import library, lifecycle
 from socrate.documents import service as documents
 from socrate.errors import BadRequest
+from socrate.web import forms
 from socrate.web.deps import ctx, queue, require_tenant, session
 
 bp = Blueprint("library", __name__, url_prefix="/api/documents")
@@ -26,11 +27,7 @@ def rename(document_id: str) -> Response:
 @bp.get("/<document_id:document_id>/passages")
 @require_tenant
 def passages(document_id: str) -> Response:
-    try:
-        limit = int(request.args.get("limit", 20))
-        offset = int(request.args.get("offset", 0))
-    except ValueError as exc:
-        raise BadRequest("limit and offset must be integers") from exc
+    limit, offset = forms.page(request.args, default_limit=20)
     found = library.passages(session(), g.tenant_id, document_id, limit=limit, offset=offset)
     return jsonify(passages=found.rows, total=found.total, limit=limit, offset=offset)
 

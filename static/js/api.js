@@ -74,6 +74,9 @@ const Format = {
   date(iso) {
     return iso ? new Date(iso).toLocaleString() : "—";
   },
+  source(value) {
+    return { web: "Web", api: "API", telegram: "Telegram" }[value] || value;
+  },
   text(value) {
     return value === null || value === undefined || value === "" ? "—" : String(value);
   },

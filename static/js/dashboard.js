@@ -7,7 +7,6 @@ const GIVE_UP_MS = 4 * 60 * 1000; // then a row stops polling and follows the gr
 const MAX_BACKOFF_MS = 30000;
 const PAGE_SIZE = 25;
 const FINAL = new Set(["ready", "failed", "cancelled"]);
-const SOURCES = { web: "Web", api: "API", telegram: "Telegram" };
 
 const zone = document.getElementById("dropzone");
 const picker = document.getElementById("file-input");
@@ -382,7 +381,7 @@ function renderGrid(data) {
       cell("Language", Format.text(doc.metadata.language)),
       cell("Chunks", Format.text(doc.total_chunks)),
       cell("Size", Format.bytes(doc.size_bytes)),
-      cell("Source", SOURCES[doc.source] || doc.source),
+      cell("Source", Format.source(doc.source)),
       cell("Uploaded", Format.date(doc.timestamps.created_at)),
       cell("Actions", actions(doc), { class: "actions-cell" }),
     ])

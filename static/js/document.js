@@ -6,7 +6,6 @@ const root = document.getElementById("document");
 const id = root.dataset.documentId;
 const status = document.getElementById("doc-status");
 const PASSAGES_PAGE = 20;
-const SOURCES = { web: "Web", api: "API", telegram: "Telegram" };
 const ACTIVE = new Set(["queued", "processing"]);
 let current = null;
 let passagesShown = 0;
@@ -45,7 +44,7 @@ function render(doc) {
   facts(document.getElementById("doc-facts"), [
     ["File name", doc.filename], ["Status", ACTIVE.has(doc.status) ? `${doc.message} (${doc.progress} %)` : doc.status],
     ["Pages", m.pages], ["Passages", m.total_chunks], ["Language", m.language],
-    ["Size", Format.bytes(doc.size_bytes)], ["Source", SOURCES[doc.source] || doc.source],
+    ["Size", Format.bytes(doc.size_bytes)], ["Source", Format.source(doc.source)],
     ["Link", doc.source_url || undefined], ["Added", Format.date(doc.timestamps.created_at)],
     ["Ready since", doc.status === "ready" ? Format.date(m.processed_at) : undefined],
   ]);
